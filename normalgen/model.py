@@ -1,0 +1,130 @@
+"""The network: a fully convolutional U-Net from a photo to unit normal vectors (OpenGL convention).
+
+Conv + pool down, upsample + conv up, skip connections at every level. The head predicts the
+surface slope (dx, dy) per pixel and returns the unit vector normalize(dx, dy, 1): it always faces
+the viewer, it is flat at zero, and "strength" acts on exactly the quantity the network predicts.
+
+The model takes a *normalised* photo (see `normalgen.preprocess.normalize_photo`, the one place
+that does it) and only `keras.ops`, so it runs under the TensorFlow, JAX and PyTorch backends.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import keras
+from keras import layers, ops
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild the architecture. Stored inside every saved `.keras` file."""
+
+    base_filters: int = 16
+    depth: int = 4  # number of 2x downsamplings; the input side must be a multiple of 2**depth
+    convs_per_level: int = 2
+    max_filters: int = 256
+
+    @property
+    def stride(self) -> int:
+        return 2**self.depth
+
+    def filters(self, level: int) -> int:
+        return min(self.base_filters * 2**level, self.max_filters)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d})
+
+
+@keras.saving.register_keras_serializable(package="normalgen")
+class UnitNormalHead(layers.Layer):
+    """(dx, dy) slope -> unit normal (dx, dy, 1) / |.|, computed in float32."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+
+    def call(self, slope):
+        slope = ops.cast(slope, "float32")
+        z = ops.ones_like(slope[..., :1])
+        n = ops.concatenate([slope, z], axis=-1)
+        return n / ops.sqrt(ops.sum(n * n, axis=-1, keepdims=True))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (3,)
+
+
+def _conv_block(x, filters: int, convs: int, name: str):
+    for i in range(convs):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv{i}")(x)
+        x = layers.BatchNormalization(name=f"{name}_bn{i}")(x)
+        x = layers.Activation("relu", name=f"{name}_relu{i}")(x)
+    return x
+
+
+def build_model(config: ModelConfig | None = None, name: str = "normalgen_unet") -> keras.Model:
+    """Build the U-Net. Input: (batch, H, W, 3) normalised photo, H and W multiples of config.stride.
+
+    Output: (batch, H, W, 3) float32 unit normals, OpenGL convention (X right, Y up, Z out).
+    """
+    config = config or ModelConfig()
+    inputs = keras.Input(shape=(None, None, 3), name="photo")
+    x = inputs
+    skips = []
+    for level in range(config.depth):
+        x = _conv_block(x, config.filters(level), config.convs_per_level, f"down{level}")
+        skips.append(x)
+        x = layers.MaxPooling2D(2, name=f"pool{level}")(x)
+    x = _conv_block(x, config.filters(config.depth), config.convs_per_level, "bottom")
+    for level in reversed(range(config.depth)):
+        x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{level}")(x)
+        x = layers.Conv2D(config.filters(level), 3, padding="same", name=f"up{level}_proj")(x)
+        x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
+        x = _conv_block(x, config.filters(level), config.convs_per_level, f"dec{level}")
+    slope = layers.Conv2D(2, 1, padding="same", dtype="float32", name="slope")(x)
+    normals = UnitNormalHead(name="unit_normal")(slope)
+    model = keras.Model(inputs, normals, name=name)
+    # Kept on the model so that a loaded .keras file knows its own architecture summary.
+    model.normalgen_config = config
+    return model
+
+
+def config_of(model: keras.Model) -> ModelConfig:
+    """Recover the ModelConfig of a built or loaded model from its layer shapes."""
+    cfg = getattr(model, "normalgen_config", None)
+    if cfg is not None:
+        return cfg
+    depth = sum(1 for layer in model.layers if layer.name.startswith("pool"))
+    base = model.get_layer("down0_conv0").filters
+    convs = sum(1 for layer in model.layers if layer.name.startswith("down0_conv"))
+    max_filters = model.get_layer("bottom_conv0").filters
+    cfg = ModelConfig(base_filters=base, depth=depth, convs_per_level=convs, max_filters=max_filters)
+    model.normalgen_config = cfg
+    return cfg
+
+
+def flops_per_pixel(model: keras.Model) -> float:
+    """Multiply-adds x 2 of every convolution, per input pixel (the benchmark's GFLOP/s figure)."""
+    depth = config_of(model).depth
+    total = 0.0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            kh, kw = layer.kernel_size
+            cin = layer.kernel.shape[2]
+            # A convolution at level L (named down{L}/up{L}/dec{L}, or bottom = depth) sees 1/4**L
+            # of the input pixels.
+            head = layer.name.split("_")[0]
+            digits = "".join(c for c in head if c.isdigit())
+            level = depth if head == "bottom" else int(digits or 0)
+            total += 2.0 * kh * kw * cin * layer.filters / 4**level
+    return total
+
+
+def describe(model: keras.Model) -> str:
+    cfg = config_of(model)
+    return json.dumps({**cfg.to_dict(), "parameters": int(model.count_params())})

@@ -1,0 +1,80 @@
+"""Normal-vector maths: RGB encoding, conventions, strength, angular error.
+
+A normal map stores a unit vector per pixel as RGB = (n + 1) / 2. OpenGL convention (the default,
+Blender's): X right, Y up, Z toward the viewer. DirectX: the same with Y (green) flipped.
+All arrays here are (..., 3) float32 unit vectors in the named convention.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CONVENTIONS = ("opengl", "directx")
+
+
+def check_convention(convention: str) -> str:
+    c = str(convention).lower()
+    if c not in CONVENTIONS:
+        raise ValueError(f"unknown normal-map convention {convention!r}: use 'opengl' or 'directx'")
+    return c
+
+
+def normalize(v: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    return (v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), eps)).astype(np.float32)
+
+
+def convert_convention(normals: np.ndarray, source: str, target: str) -> np.ndarray:
+    """Flip green when going between OpenGL and DirectX; a copy otherwise."""
+    out = np.array(normals, dtype=np.float32, copy=True)
+    if check_convention(source) != check_convention(target):
+        out[..., 1] *= -1.0
+    return out
+
+
+def encode_rgb(normals: np.ndarray) -> np.ndarray:
+    """Unit vectors -> float RGB in [0, 1] ((n + 1) / 2). No gamma: a normal map is data."""
+    return np.clip((np.asarray(normals, dtype=np.float32) + 1.0) * 0.5, 0.0, 1.0)
+
+
+def decode_rgb(rgb: np.ndarray) -> np.ndarray:
+    """Float RGB in [0, 1] -> unit vectors (2 * rgb - 1, renormalised; a zero vector becomes +Z)."""
+    v = np.asarray(rgb, dtype=np.float32) * 2.0 - 1.0
+    norm = np.linalg.norm(v, axis=-1, keepdims=True)
+    flat = np.zeros_like(v)
+    flat[..., 2] = 1.0
+    return np.where(norm > 1e-6, v / np.maximum(norm, 1e-6), flat).astype(np.float32)
+
+
+def apply_strength(normals: np.ndarray, strength: float) -> np.ndarray:
+    """Scale the slope (x/z, y/z) by `strength` and renormalise: 0 is flat, 1 leaves it as is."""
+    if strength < 0:
+        raise ValueError("strength must be zero or more")
+    n = np.asarray(normals, dtype=np.float32)
+    if strength == 1.0:
+        return n.copy()
+    z = np.maximum(n[..., 2:3], 1e-4)
+    slope = n[..., :2] / z * strength
+    return normalize(np.concatenate([slope, np.ones_like(z)], axis=-1))
+
+
+def angular_error_deg(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Per-pixel angle between two unit-vector fields, in degrees."""
+    dot = np.sum(normalize(pred) * normalize(truth), axis=-1)
+    return np.degrees(np.arccos(np.clip(dot, -1.0, 1.0))).astype(np.float32)
+
+
+def normals_from_height(height: np.ndarray, scale: float = 1.0, wrap: bool = True) -> np.ndarray:
+    """OpenGL normals of a height field (rows go down the image, so +Y is -row).
+
+    `scale` is height units per pixel step. Central differences; periodic borders when `wrap`.
+    """
+    h = np.asarray(height, dtype=np.float64) * scale
+    if wrap:
+        dx = (np.roll(h, -1, axis=1) - np.roll(h, 1, axis=1)) * 0.5
+        dy_rows = (np.roll(h, -1, axis=0) - np.roll(h, 1, axis=0)) * 0.5
+    else:
+        dy_rows, dx = np.gradient(h)
+    # dh/dy with +Y up is -dh/drow.
+    n = np.stack([-dx, dy_rows, np.ones_like(h)], axis=-1)
+    return normalize(n)
