@@ -1,0 +1,460 @@
+"""Reading photos and normal maps, writing normal and height maps: safely, atomically, no gamma.
+
+Which library does what, and why:
+
+* **Pillow** opens every input first. It reads the header (size, format, EXIF orientation) without
+  decoding the pixels, so the pixel limit is enforced *before* any memory is spent (decompression
+  bombs), and it decodes the 8-bit formats best: JPEG (incl. Adobe/CMYK and EXIF), palette PNG,
+  BMP, TGA, WebP, grayscale, RGBA.
+* **OpenCV** decodes PNG and TIFF with more than 8 bits per channel (Pillow silently drops 16-bit
+  RGB to 8 bits) and writes every output: it is the one library here that writes 16-bit RGB PNG
+  and TIFF, and float EXR where the build has OpenEXR.
+
+Photos come back as float32 sRGB values in [0, 1], as stored (no linearisation: the network was
+trained on sRGB). Normal maps are *data*: RGB = (n + 1) / 2, never gamma-corrected either way.
+
+Every write is atomic: the bytes go to a hidden temp file in the target's own folder
+(``.name.tmp-XXXXXXXX.png``), are fsynced, then ``os.replace``d onto the target. A crash, a full
+disk or Ctrl-C leaves either the old file or the new one, never half of one, and no temp file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import struct
+import threading
+import warnings
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+# OpenCV reads this when it first meets an EXR file; it must be set before cv2 is imported.
+os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
+
+import cv2  # noqa: E402
+from PIL import Image, UnidentifiedImageError  # noqa: E402
+
+from normalgen.errors import ImageError, OutputError  # noqa: E402
+from normalgen.vectors import check_convention, decode_rgb, encode_rgb  # noqa: E402
+
+DEFAULT_MAX_PIXELS = 16384 * 16384  # ~268 MP: larger than any texture photo, small enough for RAM
+PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".tga", ".webp")
+OUTPUT_FORMATS = {".png": 8, ".tif": 16, ".tiff": 16, ".exr": 32}  # extension -> default bits
+TEMP_MARKER = ".tmp-"  # hidden temp files are named ".<name>.tmp-<random><ext>"
+
+_EXIF_ORIENTATION = 0x0112
+_PILLOW_LIMIT_LOCK = threading.Lock()
+# Errors Pillow and its codecs raise for corrupt or truncated data.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+def read_photo(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read a photo as (H, W, 3) float32 sRGB in [0, 1], upright as its EXIF orientation says.
+
+    Alpha is ignored, grayscale is repeated to three channels, 16-bit stays 16-bit until the
+    float conversion. Raises ImageError (one sentence naming the file) for a missing, empty,
+    truncated, corrupt or oversized file.
+    """
+    return _read_rgb(path, max_pixels=max_pixels, honour_orientation=True)
+
+
+def read_normal_map(path, *, convention: str = "opengl", max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read a normal map as (H, W, 3) float32 unit vectors in `convention` (the file's convention).
+
+    RGB = (n + 1) / 2 is decoded as is: no gamma, no convention change, no EXIF rotation (turning
+    the pixel grid of a normal map without turning its vectors would corrupt it). To get OpenGL
+    vectors from a DirectX file, pass the result through
+    ``vectors.convert_convention(normals, "directx", "opengl")``.
+    """
+    check_convention(convention)
+    return decode_rgb(_read_rgb(path, max_pixels=max_pixels, honour_orientation=False))
+
+
+def image_size(path) -> tuple[int, int]:
+    """(width, height) from the header alone, without decoding. Raises ImageError."""
+    path = Path(path)
+    with _open_header(path) as img:
+        return img.size
+
+
+def _read_rgb(path, *, max_pixels: int | None, honour_orientation: bool) -> np.ndarray:
+    path = Path(path)
+    with _open_header(path) as img:
+        _check_pixel_limit(path, img.size, max_pixels)
+        orientation = _orientation(img) if honour_orientation else 1
+        if _bits_per_sample(path, img) > 8:
+            rgb = _decode_high_bit_depth(path, img)
+        else:
+            rgb = _decode_with_pillow(path, img)
+    return _apply_orientation(rgb, orientation)
+
+
+@contextlib.contextmanager
+def _open_header(path: Path):
+    """Pillow-open `path` lazily (header only), turning every failure into one-sentence ImageError."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ImageError(f"{path} does not exist.") from None
+    except OSError as e:
+        raise ImageError(f"cannot read {path}: {_reason(e)}.") from None
+    if path.is_dir():
+        raise ImageError(f"{path} is a folder, not an image.")
+    if size == 0:
+        raise ImageError(f"{path} is empty (0 bytes).")
+    # Pillow's limit stays off while the caller decodes too: TIFF, GIF and MPO re-check per frame.
+    with _pillow_limit_off():
+        try:
+            img = Image.open(path)
+        except UnidentifiedImageError:
+            raise ImageError(f"{path} is not an image normalgen can read (unknown format or corrupt header).") from None
+        except PermissionError:
+            raise ImageError(f"cannot read {path}: permission denied.") from None
+        except _DECODE_ERRORS as e:
+            raise ImageError(f"{path} has a corrupt header ({_reason(e)}).") from None
+        try:
+            yield img
+        finally:
+            img.close()
+
+
+@contextlib.contextmanager
+def _pillow_limit_off():
+    """Our own limit (checked from the header) replaces Pillow's lower built-in 89 MP one.
+
+    Image.MAX_IMAGE_PIXELS is process-global: the lock keeps our reads from racing each other,
+    and the old value is put back afterwards for everyone else.
+    """
+    with _PILLOW_LIMIT_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data" etc.: not the user's to read
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _check_pixel_limit(path: Path, size: tuple[int, int], max_pixels: int | None) -> None:
+    w, h = size
+    if w <= 0 or h <= 0:
+        raise ImageError(f"{path} claims an empty size of {w}×{h}.")
+    if max_pixels is not None and w * h > max_pixels:
+        raise ImageError(
+            f"{path} is {w}×{h} ({_megapixels(w * h)} MP), above the {_megapixels(max_pixels)} MP limit; "
+            "raise it with --max-megapixels."
+        )
+
+
+def _megapixels(pixels: int) -> str:
+    mp = pixels / 1e6
+    return f"{mp:.0f}" if mp >= 10 else f"{mp:.3g}"
+
+
+def _bits_per_sample(path: Path, img: Image.Image) -> int:
+    """Bits per channel from the header: PNG's IHDR and TIFF's BitsPerSample; 8 for the rest."""
+    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        return 16
+    if img.format == "PNG":
+        return _png_bit_depth(path)
+    if img.format == "TIFF":
+        bps = img.tag_v2.get(258, 8)
+        return max(bps) if isinstance(bps, tuple) else int(bps)
+    return 8
+
+
+def _png_bit_depth(path: Path) -> int:
+    """Byte 24 of a PNG file is the IHDR bit depth (signature 8 + length 4 + type 4 + w 4 + h 4)."""
+    with open(path, "rb") as f:
+        head = f.read(25)
+    return head[24] if len(head) == 25 else 8
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        value = int(img.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # a broken EXIF block must not make a readable photo unreadable
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def _decode_with_pillow(path: Path, img: Image.Image) -> np.ndarray:
+    try:
+        img.load()
+        if img.mode != "RGB":
+            img = img.convert("RGB")  # palette, L, LA, RGBA, CMYK (Adobe-inverted too), YCbCr, 1
+        arr = np.asarray(img, dtype=np.uint8)
+    except _DECODE_ERRORS as e:
+        raise ImageError(f"{path} is truncated or corrupt ({_reason(e)}).") from None
+    return arr.astype(np.float32) / 255.0
+
+
+def _decode_high_bit_depth(path: Path, img: Image.Image) -> np.ndarray:
+    """16-bit (or float) PNG/TIFF via OpenCV, which keeps every bit."""
+    if img.format == "PNG":
+        # libpng prints to the process's stderr on a truncated file; Pillow's verify walks the
+        # chunks and CRCs (no decompression) and catches those files first, with a clean error.
+        try:
+            with Image.open(path) as fresh:  # verify needs an image straight from open
+                fresh.verify()
+        except _DECODE_ERRORS as e:
+            raise ImageError(f"{path} is truncated or corrupt ({_reason(e)}).") from None
+    try:
+        data = np.fromfile(path, dtype=np.uint8)  # imdecode: non-ASCII paths work everywhere
+    except OSError as e:
+        raise ImageError(f"cannot read {path}: {_reason(e)}.") from None
+    with _opencv_quiet():
+        arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)  # UNCHANGED: no EXIF rotation, no 8-bit
+    if arr is None:
+        raise ImageError(f"{path} is truncated or corrupt (OpenCV could not decode it).")
+    return _opencv_to_rgb_float(arr)
+
+
+@contextlib.contextmanager
+def _opencv_quiet():
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
+def _opencv_to_rgb_float(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        f = arr.astype(np.float32) / 255.0
+    elif arr.dtype == np.uint16:
+        f = arr.astype(np.float32) / 65535.0
+    else:
+        f = np.clip(np.nan_to_num(arr.astype(np.float32)), 0.0, 1.0)
+    if f.ndim == 2:
+        f = f[..., None]
+    if f.shape[-1] == 1:
+        f = np.repeat(f, 3, axis=-1)
+    elif f.shape[-1] == 2:  # gray + alpha
+        f = np.repeat(f[..., :1], 3, axis=-1)
+    else:
+        f = f[..., 2::-1]  # BGR(A) -> RGB, alpha dropped
+    return np.ascontiguousarray(f, dtype=np.float32)
+
+
+def _apply_orientation(a: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn the stored pixel grid upright as EXIF orientation 1..8 says (same as Pillow's exif_transpose)."""
+    if orientation == 2:
+        a = a[:, ::-1]
+    elif orientation == 3:
+        a = a[::-1, ::-1]
+    elif orientation == 4:
+        a = a[::-1]
+    elif orientation == 5:
+        a = a.transpose(1, 0, 2)
+    elif orientation == 6:
+        a = np.rot90(a, k=-1)
+    elif orientation == 7:
+        a = a[::-1, ::-1].transpose(1, 0, 2)
+    elif orientation == 8:
+        a = np.rot90(a, k=1)
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def exr_available() -> bool:
+    """Whether this OpenCV build can write EXR (pip's opencv-python wheels often cannot)."""
+    try:
+        ok, _ = cv2.imencode(".exr", np.zeros((1, 1), np.float32))
+        return bool(ok)
+    except cv2.error:
+        return False
+
+
+def check_output_format(path_or_ext, bit_depth: int | None = None) -> tuple[str, int]:
+    """Validate an output extension and bit depth before any work; returns (ext, bits).
+
+    .png: 8 (default) or 16 bits; .tif/.tiff: 16 (default) or 8; .exr: 32-bit float only, where
+    OpenCV has OpenEXR. Anything lossy or unknown is refused: a normal map must be exact data.
+    """
+    s = str(path_or_ext)
+    ext = s.lower() if s.startswith(".") and "/" not in s else Path(s).suffix.lower()
+    if ext not in OUTPUT_FORMATS:
+        raise OutputError(
+            f"cannot write {ext or 'a file without an extension'}: use .png, .tif or .exr "
+            "(a normal map must be stored losslessly)."
+        )
+    if ext == ".exr":
+        if bit_depth not in (None, 32):
+            raise OutputError(f"EXR output is always 32-bit float, not {bit_depth}-bit; leave out the bit depth.")
+        if not exr_available():
+            raise OutputError("EXR is not available in this OpenCV build; use the png or tif format.")
+        return ext, 32
+    bits = OUTPUT_FORMATS[ext] if bit_depth is None else int(bit_depth)
+    if bits not in (8, 16):
+        raise OutputError(f"{ext} output can be 8- or 16-bit, not {bit_depth}-bit.")
+    return ext, bits
+
+
+def write_normal_map(
+    path,
+    normals: np.ndarray,
+    *,
+    convention: str = "opengl",
+    bit_depth: int | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write (H, W, 3) unit vectors in `convention` as a normal map in that convention; atomic.
+
+    The vectors are stored as they are (RGB = (n + 1) / 2, no gamma, no flip): `convention` names
+    what they already are (``generate_normal_map`` returns them in the convention asked for).
+    The format comes from the extension: .png 8/16-bit, .tif/.tiff 16/8-bit, .exr float32 of the
+    same (n + 1) / 2 encoding. Raises OutputError.
+    """
+    check_convention(convention)
+    normals = np.asarray(normals, dtype=np.float32)
+    if normals.ndim != 3 or normals.shape[-1] != 3:
+        raise ValueError(f"normals must be (H, W, 3), got {normals.shape}")
+    return _write_image(path, encode_rgb(normals), bit_depth=bit_depth, overwrite=overwrite)
+
+
+def write_height_map(path, height: np.ndarray, *, bit_depth: int | None = None, overwrite: bool = False) -> Path:
+    """Write an (H, W) height field in [0, 1] as a grayscale image (data: no gamma); atomic."""
+    height = np.asarray(height, dtype=np.float32)
+    if height.ndim != 2:
+        raise ValueError(f"height must be (H, W), got {height.shape}")
+    return _write_image(path, np.clip(height, 0.0, 1.0), bit_depth=bit_depth, overwrite=overwrite)
+
+
+def _write_image(path, values: np.ndarray, *, bit_depth: int | None, overwrite: bool) -> Path:
+    """values: float [0, 1], (H, W) or (H, W, 3) RGB -> encoded by extension -> atomic write."""
+    path = Path(path)
+    ext, bits = check_output_format(path, bit_depth)
+    if not overwrite and os.path.lexists(path):
+        raise OutputError(f"{path} already exists; pass --overwrite to replace it.")
+    data = _encode(path, ext, bits, values)
+    atomic_write_bytes(path, data, overwrite=overwrite)
+    return path
+
+
+def _encode(path: Path, ext: str, bits: int, values: np.ndarray) -> bytes:
+    if bits == 32:
+        arr = values.astype(np.float32)
+    else:
+        scale = 255.0 if bits == 8 else 65535.0
+        arr = np.round(values * scale).astype(np.uint8 if bits == 8 else np.uint16)
+    if arr.ndim == 3:
+        arr = np.ascontiguousarray(arr[..., ::-1])  # RGB -> OpenCV's BGR
+    try:
+        ok, buf = cv2.imencode(ext, arr)
+    except cv2.error:
+        ok = False
+    if not ok:
+        if ext == ".exr":
+            raise OutputError("EXR is not available in this OpenCV build; use the png or tif format.")
+        raise OutputError(f"cannot encode {path} as {bits}-bit {ext[1:].upper()}.")
+    return buf.tobytes()
+
+
+def temp_path_for(path: Path) -> Path:
+    """A hidden, unique sibling of `path`: same folder (so os.replace is atomic), same extension."""
+    return path.with_name(f".{path.name}{TEMP_MARKER}{secrets.token_hex(4)}{path.suffix}")
+
+
+def is_temp_file(path) -> bool:
+    """Whether `path` is one of our in-progress temp files (hidden, with the temp marker)."""
+    name = Path(path).name
+    return name.startswith(".") and TEMP_MARKER in name
+
+
+def atomic_write_bytes(path, data: bytes, *, overwrite: bool = False) -> None:
+    """Write `data` to `path` via a fsynced temp file in the same folder and an atomic rename.
+
+    With overwrite=False an existing target is never replaced, even one that appears while we
+    write (the final step is a hard link, which fails if the name is taken; on file systems
+    without hard links, an existence check and a rename). On any failure the temp file is removed
+    and OutputError (one sentence) is raised; KeyboardInterrupt also cleans up and propagates.
+    """
+    path = Path(path)
+    folder = path.parent
+    tmp = None
+    try:
+        for _ in range(16):
+            candidate = temp_path_for(path)
+            try:
+                # 0o666 & ~umask: the result gets the same permissions as any new file.
+                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            except FileExistsError:
+                continue
+            tmp = candidate
+            break
+        else:
+            raise OutputError(f"cannot create a temporary file in {folder}.")
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _publish(tmp, path, overwrite)
+        tmp = None
+        _fsync_folder(folder)
+    except OSError as e:
+        raise _output_error(path, e) from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # atomic "create if absent"
+    except FileExistsError:
+        raise OutputError(f"{path} already exists; pass --overwrite to replace it.") from None
+    except OSError:  # no hard links here (FAT, some network shares): check, then rename
+        if os.path.lexists(path):
+            raise OutputError(f"{path} already exists; pass --overwrite to replace it.") from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); best effort, Windows has no directory fds."""
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _output_error(path: Path, e: OSError) -> OutputError:
+    folder = path.parent
+    if isinstance(e, PermissionError) or e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OutputError(f"cannot write {path}: the folder {folder} is not writable ({_reason(e)}).")
+    if isinstance(e, (NotADirectoryError, FileNotFoundError)):
+        return OutputError(f"cannot write {path}: the folder {folder} does not exist or is not a folder.")
+    if e.errno == errno.ENOSPC:
+        return OutputError(f"cannot write {path}: no space left on the device.")
+    return OutputError(f"cannot write {path}: {_reason(e)}.")
+
+
+def _reason(e: BaseException) -> str:
+    """An exception's message as one short clause (no trailing period, no newlines)."""
+    text = getattr(e, "strerror", None) or str(e) or type(e).__name__
+    return " ".join(str(text).split()).rstrip(".")

@@ -1,0 +1,401 @@
+"""normalgen.imageio: every input format and its failure modes, exact normal-map round trips, atomic writes."""
+
+from __future__ import annotations
+
+import errno
+import os
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from normalgen import imageio
+from normalgen.errors import ImageError, OutputError
+from normalgen.imageio import read_normal_map, read_photo, write_height_map, write_normal_map
+from normalgen.vectors import angular_error_deg, normalize
+
+
+def one_sentence(msg: str, path=None) -> str:
+    assert "\n" not in msg and msg.endswith("."), msg
+    assert "Traceback" not in msg
+    if path is not None:
+        assert str(path) in msg, msg
+    return msg
+
+
+def rgb8(h=5, w=7, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def random_normals(h=6, w=9, seed=0):
+    v = np.random.default_rng(seed).normal(size=(h, w, 3)).astype(np.float32)
+    v[..., 2] = np.abs(v[..., 2]) + 0.3
+    return normalize(v)
+
+
+def no_temp_files(folder) -> bool:
+    return not [p for p in os.listdir(folder) if imageio.TEMP_MARKER in p]
+
+
+# ---------------------------------------------------------------- reading: formats
+
+
+@pytest.mark.parametrize("ext, kwargs", [(".png", {}), (".bmp", {}), (".tga", {}), (".tif", {}),
+                                         (".webp", {"lossless": True})])  # fmt: skip
+def test_lossless_8bit_formats_read_exactly(tmp_path, ext, kwargs):
+    a = rgb8()
+    p = tmp_path / f"photo{ext}"
+    Image.fromarray(a).save(p, **kwargs)
+    got = read_photo(p)
+    assert got.dtype == np.float32 and got.shape == (5, 7, 3)
+    np.testing.assert_allclose(got, a / 255.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 7)])
+def test_tiny_images(tmp_path, shape):
+    a = rgb8(*shape)
+    p = tmp_path / "tiny.png"
+    Image.fromarray(a).save(p)
+    assert read_photo(p).shape == (*shape, 3)
+
+
+def test_jpeg(tmp_path):
+    p = tmp_path / "photo.jpg"
+    Image.fromarray(np.full((8, 8, 3), (200, 100, 50), np.uint8)).save(p, quality=95)
+    np.testing.assert_allclose(read_photo(p)[4, 4], np.array([200, 100, 50]) / 255, atol=3 / 255)
+
+
+def test_grayscale_is_repeated_to_rgb(tmp_path):
+    g = rgb8()[..., 0]
+    p = tmp_path / "gray.png"
+    Image.fromarray(g, mode="L").save(p)
+    got = read_photo(p)
+    assert got.shape == (5, 7, 3)
+    for c in range(3):
+        np.testing.assert_allclose(got[..., c], g / 255.0, atol=1e-6)
+
+
+def test_rgba_alpha_is_ignored(tmp_path):
+    a = rgb8()
+    rgba = np.dstack([a, np.zeros(a.shape[:2], np.uint8)])  # fully transparent: colours still read
+    p = tmp_path / "rgba.png"
+    Image.fromarray(rgba, mode="RGBA").save(p)
+    np.testing.assert_allclose(read_photo(p), a / 255.0, atol=1e-6)
+
+
+def test_palette(tmp_path):
+    a = rgb8()
+    p = tmp_path / "palette.png"
+    Image.fromarray(a).convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(p)
+    expected = np.asarray(Image.open(p).convert("RGB")) / 255.0
+    np.testing.assert_allclose(read_photo(p), expected, atol=1e-6)
+
+
+def test_cmyk_jpeg(tmp_path):
+    p = tmp_path / "cmyk.jpg"
+    Image.new("CMYK", (8, 8), (0, 255, 255, 0)).save(p, quality=95)  # pure red in CMYK
+    assert Image.open(p).mode == "CMYK"
+    np.testing.assert_allclose(read_photo(p)[4, 4], [1.0, 0.0, 0.0], atol=4 / 255)
+
+
+def test_16bit_rgb_png_keeps_all_bits(tmp_path):
+    a = np.random.default_rng(1).integers(0, 65536, (5, 7, 3), dtype=np.uint16)
+    a[0, 0] = (1, 257 * 100 + 7, 65535)  # not representable in 8 bits
+    p = tmp_path / "deep.png"
+    assert cv2.imwrite(str(p), a[..., ::-1])  # OpenCV writes BGR
+    np.testing.assert_allclose(read_photo(p), a / 65535.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_16bit_gray_and_tiff(tmp_path, ext):
+    a = np.random.default_rng(2).integers(0, 65536, (5, 7), dtype=np.uint16)
+    p = tmp_path / f"gray16{ext}"
+    assert cv2.imwrite(str(p), a)
+    got = read_photo(p)
+    assert got.shape == (5, 7, 3)
+    np.testing.assert_allclose(got[..., 1], a / 65535.0, atol=1e-6)
+
+
+def test_16bit_rgba_tiff(tmp_path):
+    a = np.random.default_rng(3).integers(0, 65536, (5, 7, 4), dtype=np.uint16)
+    p = tmp_path / "rgba16.tif"
+    assert cv2.imwrite(str(p), a)  # BGRA
+    np.testing.assert_allclose(read_photo(p), a[..., 2::-1] / 65535.0, atol=1e-6)
+
+
+def _oriented_jpeg(path, orientation):
+    # Stored 8 high x 16 wide: left half red, right half blue, a green block top-left.
+    a = np.zeros((8, 16, 3), np.uint8)
+    a[:, :8] = (255, 0, 0)
+    a[:, 8:] = (0, 0, 255)
+    a[:4, :4] = (0, 255, 0)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(a).save(path, quality=100, exif=exif.tobytes())
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_matches_pillow(tmp_path, orientation):
+    p = tmp_path / f"o{orientation}.jpg"
+    _oriented_jpeg(p, orientation)
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(p)).convert("RGB")) / 255.0
+    np.testing.assert_allclose(read_photo(p), expected, atol=1e-6)
+
+
+def test_exif_orientation_6_is_rotated_upright(tmp_path):
+    p = tmp_path / "rotated.jpg"
+    _oriented_jpeg(p, 6)  # "rotate 90° clockwise to display": the left (red) half goes on top
+    got = read_photo(p)
+    assert got.shape == (16, 8, 3)
+    assert got[6, 2, 0] > 0.9 and got[6, 2, 2] < 0.1  # red on top
+    assert got[13, 4, 2] > 0.9 and got[13, 4, 0] < 0.1  # blue below
+    assert got[1, 6, 1] > 0.9  # the green corner is now top-right
+
+
+def test_normal_maps_ignore_exif_orientation(tmp_path):
+    p = tmp_path / "rotated_normal.jpg"
+    _oriented_jpeg(p, 6)
+    assert read_normal_map(p).shape == (8, 16, 3)
+
+
+def test_path_with_spaces_and_non_ascii(tmp_path):
+    folder = tmp_path / "tëxtures ünd Ω"
+    folder.mkdir()
+    p = folder / "brîck wall.png"
+    Image.fromarray(rgb8()).save(p)
+    assert read_photo(p).shape == (5, 7, 3)
+    out = write_normal_map(folder / "brîck wall_normal.png", random_normals(), bit_depth=16)
+    assert read_normal_map(out).shape == (6, 9, 3)
+
+
+# ---------------------------------------------------------------- reading: bad input
+
+
+def test_missing_file(tmp_path):
+    p = tmp_path / "nope.png"
+    with pytest.raises(ImageError) as e:
+        read_photo(p)
+    assert "does not exist" in one_sentence(str(e.value), p)
+
+
+def test_zero_byte_file(tmp_path):
+    p = tmp_path / "empty.png"
+    p.write_bytes(b"")
+    with pytest.raises(ImageError) as e:
+        read_photo(p)
+    assert "empty" in one_sentence(str(e.value), p)
+
+
+def test_text_named_png(tmp_path):
+    p = tmp_path / "notes.png"
+    p.write_text("these are not pixels\n" * 20)
+    with pytest.raises(ImageError) as e:
+        read_photo(p)
+    assert "not an image" in one_sentence(str(e.value), p)
+
+
+def test_random_bytes_with_png_signature(tmp_path):
+    p = tmp_path / "corrupt.png"
+    p.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(200))
+    with pytest.raises(ImageError) as e:
+        read_photo(p)
+    one_sentence(str(e.value), p)
+
+
+@pytest.mark.parametrize("kind", ["png8", "png16", "jpg", "tif16"])
+def test_truncated_files(tmp_path, capfd, kind):
+    rng = np.random.default_rng(4)
+    if kind == "png8":
+        p = tmp_path / "cut.png"
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(p)
+    elif kind == "jpg":
+        p = tmp_path / "cut.jpg"
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(p, quality=90)
+    else:
+        p = tmp_path / ("cut.png" if kind == "png16" else "cut.tif")
+        cv2.imwrite(str(p), rng.integers(0, 65536, (64, 64, 3), dtype=np.uint16))
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError) as e:
+        read_photo(p)
+    one_sentence(str(e.value), p)
+    # No noise from the native decoders (libpng, libtiff) around our one line.
+    assert capfd.readouterr().err == ""
+
+
+def _png_header_only(path, width, height):
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    iend = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk + iend)
+
+
+def test_decompression_bomb_refused_from_the_header(tmp_path):
+    p = tmp_path / "bomb.png"
+    _png_header_only(p, 40000, 40000)  # claims 1600 MP, is 33 bytes: refused before decoding
+    with pytest.raises(ImageError) as e:
+        read_photo(p)
+    msg = one_sentence(str(e.value), p)
+    assert "is 40000×40000 (1600 MP), above the 268 MP limit; raise it with --max-megapixels" in msg
+
+
+def test_pixel_limit_is_configurable(tmp_path):
+    p = tmp_path / "photo.png"
+    Image.fromarray(rgb8(20, 30)).save(p)
+    with pytest.raises(ImageError) as e:
+        read_photo(p, max_pixels=500)
+    assert "30×20" in str(e.value)
+    assert read_photo(p, max_pixels=600).shape == (20, 30, 3)
+    assert read_photo(p, max_pixels=None).shape == (20, 30, 3)
+
+
+def test_pillow_limit_is_restored(tmp_path):
+    p = tmp_path / "photo.png"
+    Image.fromarray(rgb8()).save(p)
+    before = Image.MAX_IMAGE_PIXELS
+    read_photo(p)
+    assert Image.MAX_IMAGE_PIXELS == before
+
+
+# ---------------------------------------------------------------- writing
+
+
+def test_8bit_png_round_trip(tmp_path):
+    n = random_normals()
+    out = write_normal_map(tmp_path / "n.png", n)
+    raw = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert raw.dtype == np.uint8 and raw.shape == (6, 9, 3)
+    assert angular_error_deg(read_normal_map(out), n).max() < 0.8
+
+
+def test_16bit_png_is_uint16_and_decodes_to_the_same_vectors(tmp_path):
+    n = random_normals()
+    out = write_normal_map(tmp_path / "n16.png", n, bit_depth=16)
+    raw = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert raw.dtype == np.uint16 and raw.shape == (6, 9, 3)
+    np.testing.assert_allclose(read_normal_map(out), n, atol=1e-4)
+
+
+def test_no_gamma_and_rgb_order(tmp_path):
+    n = np.zeros((1, 1, 3), np.float32)
+    n[..., 0], n[..., 2] = 0.6, 0.8  # RGB = (0.8, 0.5, 0.9)
+    out = write_normal_map(tmp_path / "n.png", n)
+    px = np.asarray(Image.open(out))[0, 0]
+    np.testing.assert_array_equal(px, np.round(np.array([0.8, 0.5, 0.9]) * 255))
+
+
+def test_tiff_is_16bit_by_default(tmp_path):
+    n = random_normals()
+    out = write_normal_map(tmp_path / "n.tif", n, convention="directx")
+    assert cv2.imread(str(out), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    np.testing.assert_allclose(read_normal_map(out, convention="directx"), n, atol=1e-4)
+
+
+def test_exr_float_or_a_clear_error(tmp_path):
+    n = random_normals()
+    if imageio.exr_available():
+        out = write_normal_map(tmp_path / "n.exr", n)
+        np.testing.assert_allclose(read_normal_map(out), n, atol=1e-5)
+    else:
+        with pytest.raises(OutputError) as e:
+            write_normal_map(tmp_path / "n.exr", n)
+        assert "EXR is not available in this OpenCV build" in one_sentence(str(e.value))
+        assert os.listdir(tmp_path) == []
+
+
+def test_height_map_is_grayscale(tmp_path):
+    h = np.linspace(0, 1, 42, dtype=np.float32).reshape(6, 7)
+    out = write_height_map(tmp_path / "h.png", h, bit_depth=16)
+    raw = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert raw.dtype == np.uint16 and raw.shape == (6, 7)
+    np.testing.assert_allclose(raw / 65535.0, h, atol=1e-5)
+
+
+def test_lossy_extension_refused(tmp_path):
+    with pytest.raises(OutputError) as e:
+        write_normal_map(tmp_path / "n.jpg", random_normals())
+    one_sentence(str(e.value))
+
+
+def test_existing_output_is_not_overwritten(tmp_path):
+    target = tmp_path / "n.png"
+    target.write_bytes(b"precious")
+    with pytest.raises(OutputError) as e:
+        write_normal_map(target, random_normals())
+    assert "--overwrite" in one_sentence(str(e.value), target)
+    assert target.read_bytes() == b"precious"
+    write_normal_map(target, random_normals(), overwrite=True)
+    assert read_normal_map(target).shape == (6, 9, 3)
+    assert no_temp_files(tmp_path)
+
+
+def test_new_files_get_normal_permissions(tmp_path):
+    out = write_normal_map(tmp_path / "n.png", random_normals())
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("exc", [OSError(errno.EIO, "Input/output error"), KeyboardInterrupt()])
+def test_failure_mid_write_leaves_no_half_file_and_no_temp(tmp_path, monkeypatch, exc):
+    target = tmp_path / "n.png"
+
+    def broken_fsync(fd):
+        raise exc
+
+    monkeypatch.setattr(imageio.os, "fsync", broken_fsync)
+    with pytest.raises(OutputError if isinstance(exc, OSError) else KeyboardInterrupt) as e:
+        write_normal_map(target, random_normals())
+    if isinstance(exc, OSError):
+        one_sentence(str(e.value), target)
+    assert os.listdir(tmp_path) == []
+
+
+def test_failed_overwrite_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "n.png"
+    write_normal_map(target, random_normals(seed=1))
+    before = target.read_bytes()
+
+    def broken_replace(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(imageio.os, "replace", broken_replace)
+    with pytest.raises(OutputError, match="no space left"):
+        write_normal_map(target, random_normals(seed=2), overwrite=True)
+    assert target.read_bytes() == before
+    assert os.listdir(tmp_path) == ["n.png"]
+
+
+def test_output_folder_is_a_file(tmp_path):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("x")
+    with pytest.raises(OutputError) as e:
+        write_normal_map(blocker / "n.png", random_normals())
+    assert "is not a folder" in one_sentence(str(e.value))
+
+
+def test_read_only_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        # root ignores permission bits, so simulate what the OS would say to anyone else.
+        real_open = os.open
+
+        def denied(path, flags, *args, **kwargs):
+            if str(path).startswith(str(folder)) and flags & os.O_CREAT:
+                raise PermissionError(errno.EACCES, "Permission denied")
+            return real_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(imageio.os, "open", denied)
+    else:
+        folder.chmod(0o500)
+    try:
+        with pytest.raises(OutputError) as e:
+            write_normal_map(folder / "n.png", random_normals())
+        assert "not writable" in one_sentence(str(e.value), folder)
+    finally:
+        folder.chmod(0o700)
+    assert os.listdir(folder) == []
