@@ -1,0 +1,390 @@
+"""Reading the source image node and wiring the result into the material (main thread only).
+
+Nodes and images this add-on made carry a custom property ``node["normalgen"] = ROLE`` (and
+``node["normalgen_source"] = <source node name>``), so running again finds and updates them instead of
+adding duplicates.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import bpy
+
+TAG = "normalgen"
+TAG_SOURCE = "normalgen_source"
+
+ROLE_NORMAL_IMAGE = "normal"
+ROLE_NORMAL_MAP = "normal_map"
+ROLE_HEIGHT_IMAGE = "height"
+ROLE_DISPLACEMENT = "displacement"
+
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".bmp", ".tga", ".webp", ".hdr"}
+
+
+# --------------------------------------------------------------------------------------------------
+# The source
+
+
+def active_image_node(context):
+    """(material, node) for the active Image Texture node of the active material, or (None, reason)."""
+    obj = getattr(context, "active_object", None)
+    if obj is None:
+        view_layer = getattr(context, "view_layer", None)
+        obj = view_layer.objects.active if view_layer else None
+    if obj is None:
+        return None, "No active object: select an object with a material"
+    mat = obj.active_material
+    if mat is None:
+        return None, f"The active object {obj.name!r} has no material"
+    tree = mat.node_tree
+    if tree is None:
+        return None, f"The material {mat.name!r} does not use nodes"
+    node = tree.nodes.active
+    if node is None:
+        return None, "No active node: click an Image Texture node in the Shader Editor"
+    if node.bl_idname != "ShaderNodeTexImage":
+        return None, f"The active node {node.name!r} is not an Image Texture node"
+    if node.image is None:
+        return None, f"The Image Texture node {node.name!r} has no image"
+    return mat, node
+
+
+def image_stem(image) -> str:
+    """The base name for outputs: the file's stem, else the image's name without an image extension."""
+    if image.filepath and not image.packed_file and image.source == "FILE":
+        stem = os.path.splitext(os.path.basename(bpy.path.abspath(image.filepath, library=image.library)))[0]
+        if stem:
+            return _safe_name(stem)
+    stem, ext = os.path.splitext(image.name)
+    if ext.lower() not in IMAGE_EXTENSIONS:
+        stem = image.name
+    return _safe_name(stem) or "image"
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if (c.isalnum() or c in "-_.") else "_" for c in name).strip(".")
+
+
+def source_file(image) -> str | None:
+    """The image's file on disk when Blender's pixels are that file unchanged, else None."""
+    if image.packed_file or image.source != "FILE" or not image.filepath or image.is_dirty:
+        return None
+    path = os.path.normpath(bpy.path.abspath(image.filepath, library=image.library))
+    return path if os.path.isfile(path) else None
+
+
+def export_source(image, folder: str) -> str:
+    """Write the image's pixels (packed, generated, unsaved or edited) to a PNG/file in ``folder``.
+
+    Raises RuntimeError with a one-line reason when Blender has no pixels for it.
+    """
+    os.makedirs(folder, exist_ok=True)
+    stem = image_stem(image)
+    packed = image.packed_file
+    if packed is not None and not image.is_dirty:
+        # The packed bytes are the original file: write them as they are, no re-encoding.
+        ext = os.path.splitext(image.filepath or image.name)[1].lower()
+        if ext not in IMAGE_EXTENSIONS:
+            ext = ".png"
+        path = os.path.join(folder, stem + ext)
+        with open(path, "wb") as fh:
+            fh.write(packed.data)
+        return path
+    if not image.has_data:
+        # Touching pixels loads the buffer when there is something to load.
+        try:
+            _ = image.size[0] * image.size[1]
+            image.pixels[0]
+        except Exception:
+            pass
+    if not image.has_data or image.size[0] == 0 or image.size[1] == 0:
+        raise RuntimeError(f"The image {image.name!r} has no pixels that Blender can read")
+    path = os.path.join(folder, stem + ".png")
+    old_format = image.file_format
+    try:
+        try:
+            image.file_format = "PNG"
+        except Exception:
+            pass
+        try:
+            image.save(filepath=path, save_copy=True)  # 4.4+: leaves the image's own path alone
+        except TypeError:
+            old_raw = image.filepath_raw
+            try:
+                image.save(filepath=path)
+            finally:
+                image.filepath_raw = old_raw
+    finally:
+        try:
+            image.file_format = old_format
+        except Exception:
+            pass
+    if not os.path.isfile(path):
+        raise RuntimeError(f"Could not write a copy of the image {image.name!r}")
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# Graph look-ups
+
+
+def _links_from(tree, node):
+    return [link for link in tree.links if link.from_node == node and not getattr(link, "is_muted", False)]
+
+
+def find_principled(tree, source):
+    """The Principled BSDF the source feeds (following links downstream), else None.
+
+    A source that feeds nothing at all, in a material with exactly one Principled BSDF, gets that one.
+    """
+    seen = {source.name}
+    frontier = [source]
+    while frontier:
+        node = frontier.pop(0)
+        for link in _links_from(tree, node):
+            to = link.to_node
+            if to.bl_idname == "ShaderNodeBsdfPrincipled":
+                return to
+            if to.name not in seen:
+                seen.add(to.name)
+                frontier.append(to)
+    if not _links_from(tree, source):
+        principled = [n for n in tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled"]
+        if len(principled) == 1:
+            return principled[0]
+    return None
+
+
+def vector_link_socket(source):
+    """The output socket feeding the source's Vector input (to share its mapping), or None."""
+    sock = source.inputs.get("Vector")
+    if sock is None or not sock.is_linked:
+        return None
+    return sock.links[0].from_socket
+
+
+def uv_map_of(source) -> str:
+    """The UV map name when the source is fed by a UV Map node (through Mapping/Reroute), else ""."""
+    node = source
+    for _ in range(32):
+        sock = node.inputs.get("Vector") if node.bl_idname != "NodeReroute" else node.inputs[0]
+        if sock is None or not sock.is_linked:
+            return ""
+        up = sock.links[0].from_node
+        if up.bl_idname == "ShaderNodeUVMap":
+            return up.uv_map
+        if up.bl_idname in ("ShaderNodeMapping", "NodeReroute"):
+            node = up
+            continue
+        return ""
+    return ""
+
+
+def material_output(tree):
+    outputs = [n for n in tree.nodes if n.bl_idname == "ShaderNodeOutputMaterial"]
+    for node in outputs:
+        if getattr(node, "is_active_output", False):
+            return node
+    return outputs[0] if outputs else None
+
+
+def tagged_node(tree, role: str, source_name: str):
+    for node in tree.nodes:
+        if node.get(TAG) == role and node.get(TAG_SOURCE) == source_name:
+            return node
+    return None
+
+
+def _ensure_node(tree, role, source_name, bl_idname, location):
+    node = tagged_node(tree, role, source_name)
+    if node is not None and node.bl_idname != bl_idname:
+        tree.nodes.remove(node)
+        node = None
+    created = node is None
+    if created:
+        node = tree.nodes.new(bl_idname)
+        node[TAG] = role
+        node[TAG_SOURCE] = source_name
+        node.location = location
+    return node, created
+
+
+# --------------------------------------------------------------------------------------------------
+# Images
+
+
+def _same_path(a: str, b: str) -> bool:
+    try:
+        return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+    except (OSError, ValueError):
+        return False
+
+
+def _our_image_for(path: str):
+    for image in bpy.data.images:
+        if image.get(TAG) and image.filepath and not image.packed_file:
+            if _same_path(bpy.path.abspath(image.filepath, library=image.library), path):
+                return image
+    return None
+
+
+def destination(folder: str, filename: str, current_image=None) -> str:
+    """Where to put ``filename`` in ``folder``: never over a file that is not ours."""
+    stem, ext = os.path.splitext(filename)
+    candidate = os.path.join(folder, filename)
+    n = 1
+    while os.path.exists(candidate):
+        ours = _our_image_for(candidate)
+        if ours is not None or (current_image is not None and current_image.filepath and _same_path(
+                bpy.path.abspath(current_image.filepath, library=current_image.library), candidate)):
+            return candidate
+        candidate = os.path.join(folder, f"{stem}.{n:03d}{ext}")
+        n += 1
+    return candidate
+
+
+def _load_result(path: str, name: str, role: str, existing, pack: bool, relative: bool):
+    """Load (or reload) a result image as Non-Color; pack it when asked. Returns the image."""
+    image = existing if (existing is not None and existing.get(TAG) == role) else None
+    if image is not None:
+        if image.packed_file:
+            image.unpack(method="REMOVE")
+        image.filepath = path
+        image.source = "FILE"
+        image.reload()
+    else:
+        image = bpy.data.images.load(path, check_existing=False)
+        image[TAG] = role
+    if image.name != name and name not in bpy.data.images:
+        image.name = name
+    image.colorspace_settings.name = "Non-Color"
+    if pack:
+        image.pack()
+        image.filepath_raw = "//" + os.path.basename(path)
+    elif relative and bpy.data.filepath:
+        try:
+            image.filepath = bpy.path.relpath(path)
+        except ValueError:  # another drive on Windows
+            pass
+    image.reload()
+    return image
+
+
+# --------------------------------------------------------------------------------------------------
+# Wiring
+
+
+class Result:
+    def __init__(self):
+        self.normal_image = None
+        self.height_image = None
+        self.warnings = []
+
+
+def apply_result(material, source_name: str, normal_file: str, height_file: str | None, *,
+                 strength_node: float | None = None, connect_displacement: bool = False) -> Result:
+    """Put the engine's files in place and wire them into ``material`` (one undo step, main thread).
+
+    Everything that can fail before the node graph is touched (copying files, loading images) is done
+    first; the graph edits at the end only add, link and set.
+    """
+    result = Result()
+    tree = material.node_tree
+    if tree is None:
+        raise RuntimeError(f"The material {material.name!r} no longer uses nodes")
+    source = tree.nodes.get(source_name)
+    if source is None or source.bl_idname != "ShaderNodeTexImage" or source.image is None:
+        raise RuntimeError(f"The Image Texture node {source_name!r} is gone from {material.name!r}")
+    src_image = source.image
+    stem = image_stem(src_image)
+    src_path = source_file(src_image)
+
+    old_normal_node = tagged_node(tree, ROLE_NORMAL_IMAGE, source_name)
+    old_height_node = tagged_node(tree, ROLE_HEIGHT_IMAGE, source_name)
+    old_normal_image = old_normal_node.image if old_normal_node else None
+    old_height_image = old_height_node.image if old_height_node else None
+
+    # 1. Files: next to the source when it is a file in a writable folder, else packed.
+    pack = src_path is None
+    folder = os.path.dirname(src_path) if src_path else ""
+    if folder and not os.access(folder, os.W_OK):
+        pack = True
+        result.warnings.append(f"{folder} is not writable: the normal map is packed into the .blend")
+    normal_name = f"{stem}_normal"
+    height_name = f"{stem}_height"
+    if pack:
+        normal_path, height_path = normal_file, height_file
+    else:
+        normal_path = destination(folder, normal_name + ".png", old_normal_image)
+        shutil.copyfile(normal_file, normal_path)
+        height_path = None
+        if height_file:
+            height_path = destination(folder, height_name + ".png", old_height_image)
+            shutil.copyfile(height_file, height_path)
+
+    # 2. Images.
+    result.normal_image = _load_result(normal_path, normal_name, ROLE_NORMAL_IMAGE, old_normal_image,
+                                       pack, relative=not pack)
+    if height_path:
+        result.height_image = _load_result(height_path, height_name, ROLE_HEIGHT_IMAGE, old_height_image,
+                                           pack, relative=not pack)
+
+    # 3. Nodes.
+    x, y = source.location
+    principled = find_principled(tree, source)
+    vector_from = vector_link_socket(source)
+
+    img_node, _ = _ensure_node(tree, ROLE_NORMAL_IMAGE, source_name, "ShaderNodeTexImage", (x, y - 320))
+    img_node.image = result.normal_image
+    img_node.label = "Normal (normalgen)"
+    for attr in ("interpolation", "projection", "extension"):
+        try:
+            setattr(img_node, attr, getattr(source, attr))
+        except (AttributeError, TypeError):
+            pass
+    if vector_from is not None:
+        tree.links.new(vector_from, img_node.inputs["Vector"])
+
+    nmap, created = _ensure_node(tree, ROLE_NORMAL_MAP, source_name, "ShaderNodeNormalMap", (x + 300, y - 320))
+    nmap.space = "TANGENT"
+    nmap.uv_map = uv_map_of(source)
+    if created and strength_node is not None:
+        nmap.inputs["Strength"].default_value = strength_node
+    tree.links.new(img_node.outputs["Color"], nmap.inputs["Color"])
+
+    if principled is not None:
+        normal_in = principled.inputs.get("Normal")
+        if normal_in.is_linked and normal_in.links[0].from_node != nmap:
+            result.warnings.append(
+                f"Replaced the link from {normal_in.links[0].from_node.name!r} into "
+                f"{principled.name!r} Normal")
+        tree.links.new(nmap.outputs["Normal"], normal_in)
+    else:
+        result.warnings.append(
+            f"{source_name!r} feeds no Principled BSDF: connect the Normal Map node yourself")
+
+    if result.height_image is not None:
+        himg, _ = _ensure_node(tree, ROLE_HEIGHT_IMAGE, source_name, "ShaderNodeTexImage", (x, y - 620))
+        himg.image = result.height_image
+        himg.label = "Height (normalgen)"
+        for attr in ("interpolation", "projection", "extension"):
+            try:
+                setattr(himg, attr, getattr(source, attr))
+            except (AttributeError, TypeError):
+                pass
+        if vector_from is not None:
+            tree.links.new(vector_from, himg.inputs["Vector"])
+        disp, created = _ensure_node(tree, ROLE_DISPLACEMENT, source_name, "ShaderNodeDisplacement",
+                                     (x + 300, y - 620))
+        if created:
+            disp.inputs["Scale"].default_value = 0.1
+        tree.links.new(himg.outputs["Color"], disp.inputs["Height"])
+        if connect_displacement:
+            out = material_output(tree)
+            if out is None:
+                result.warnings.append("No Material Output node to connect the displacement to")
+            else:
+                tree.links.new(disp.outputs["Displacement"], out.inputs["Displacement"])
+    return result
