@@ -1,3 +1,33 @@
-"""normalgen: a photo of a surface in, a tangent-space normal map out (OpenGL convention by default)."""
+"""normalgen: a photo of a surface in, a tangent-space normal map out (OpenGL convention by default).
+
+The public names are imported lazily (module `__getattr__`): `import normalgen` stays cheap, and
+Keras / TensorFlow load only when a model is actually needed.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "generate_normal_map": "normalgen.inference",
+    "generate_height_map": "normalgen.inference",
+    "load_model": "normalgen.model_loading",
+    "encode_rgb": "normalgen.vectors",
+    "decode_rgb": "normalgen.vectors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'normalgen' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

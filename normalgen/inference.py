@@ -1,0 +1,152 @@
+"""The public calls: photo -> tangent-space normal map, and normal map -> height map.
+
+`generate_normal_map` is what the CLI (and, through it, the Blender add-on) calls. With the
+network: normalise the whole photo (whole-image statistics, before any tiling), predict tile by
+tile, renormalise the blended vectors, apply strength, convert to the requested convention.
+With method="sobel": the classic luminance-as-height filter (`normalgen.sobel`).
+
+Memory: an 8192² photo is 805 MB per float32 RGB copy, so after normalisation the photo is
+dropped, and the finishing steps run in place, a band of rows at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import numpy as np
+
+from normalgen.errors import ImageError, NormalgenError
+from normalgen.vectors import CONVENTIONS, apply_strength, convert_convention, normalize
+
+METHODS = ("model", "sobel")
+DEFAULT_TILE = 768  # 4096²: 6x6 tiles of 752², redundancy 1.21; 8192²: 12x12, 1.21
+DEFAULT_OVERLAP = 64  # 16 px dropped + 32 px cross-fade + 16 px dropped between tiles
+DEFAULT_BATCH = 2  # tiles per forward call: 2 x 752² keeps activations near 1 GiB in bf16
+_ROWS_PER_BAND = 256
+
+
+def generate_normal_map(
+    image: np.ndarray,
+    *,
+    strength: float = 1.0,
+    convention: str = "opengl",
+    seamless: bool = False,
+    method: str = "model",
+    model=None,
+    detail: float = 0.5,
+    tile_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Photo of a surface -> (H, W, 3) float32 unit normals in `convention` ("opengl"/"directx").
+
+    image: (H, W) grey or (H, W, 3|4) colour (alpha ignored); float sRGB in [0, 1], or uint8 /
+    uint16. strength: slope multiplier (0 flat, 1 as predicted, 2 twice as steep). seamless: treat
+    the photo as a tileable texture (wrap-around borders). method: "model" (the network) or
+    "sobel" (classic filter). model: a keras.Model, a path to a .keras file, or None for the
+    shipped one. detail: "sobel" only, 0 (broad shapes) to 1 (fine grain). tile_size: the
+    largest tile side the network sees (default 768; a multiple of the model's stride).
+    progress: called as progress(done, total) while the network runs.
+    Raises NormalgenError (ModelError, ImageError) for anything the caller can fix.
+    """
+    convention = _check_choice("convention", convention, CONVENTIONS)
+    method = _check_choice("method", method, METHODS)
+    strength = float(strength)
+    if not strength >= 0.0:
+        raise NormalgenError(f"strength must be zero or more, not {strength}")
+    if method == "sobel":
+        from normalgen.sobel import sobel_normals
+
+        normals = sobel_normals(_as_float_photo(image), detail=detail, seamless=seamless)
+    else:
+        normals = _predict(image, model, seamless, tile_size, progress)
+    return _finish(normals, strength, convention)
+
+
+def generate_height_map(
+    normals: np.ndarray, *, convention: str = "opengl", seamless: bool = False
+) -> np.ndarray:
+    """(H, W, 3) unit normals in `convention` -> (H, W) float32 height in [0, 1] (white = high).
+
+    Integrates the slopes the normals imply (Frankot-Chellappa); `seamless` makes it periodic.
+    """
+    from normalgen.height import height_from_normals
+
+    normals = np.asarray(normals, dtype=np.float32)
+    if normals.ndim != 3 or normals.shape[-1] != 3 or normals.size == 0:
+        raise ImageError(f"a normal map must be an (H, W, 3) array, not {normals.shape}")
+    convention = _check_choice("convention", convention, CONVENTIONS)
+    opengl = convert_convention(normals, convention, "opengl")
+    return height_from_normals(opengl, periodic=seamless)
+
+
+def _check_choice(what: str, value: str, choices: tuple[str, ...]) -> str:
+    choice = str(value).lower()
+    if choice not in choices:
+        raise NormalgenError(f"unknown {what} {value!r}: use one of {', '.join(choices)}")
+    return choice
+
+
+def _as_float_photo(image: np.ndarray) -> np.ndarray:
+    """Any supported array -> (H, W, 3) float32 sRGB in [0, 1] (grey repeated, alpha dropped)."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3 or image.shape[-1] not in (1, 3, 4) or image.size == 0:
+        raise ImageError(f"an image must be an (H, W), (H, W, 3) or (H, W, 4) array, not {image.shape}")
+    if image.dtype in (np.uint8, np.uint16):
+        scale = 1.0 / np.iinfo(image.dtype).max
+    elif np.issubdtype(image.dtype, np.floating):
+        scale = 1.0
+    else:
+        raise ImageError(f"unsupported image pixel type {image.dtype}: use uint8, uint16 or float")
+    rgb = image[..., :3] if image.shape[-1] != 1 else np.repeat(image, 3, axis=-1)
+    if rgb.dtype == np.float32:
+        return rgb  # already in shape: no 805 MB copy of an 8192² photo
+    return np.multiply(rgb, scale, dtype=np.float32)
+
+
+def _predict(image, model, seamless, tile_size, progress) -> np.ndarray:
+    """The network's OpenGL normals for the whole photo, tile by tile (not yet renormalised).
+
+    Takes the caller's array, not a converted copy, so that the float photo made here is the
+    only reference and is freed as soon as it has been normalised.
+    """
+    import keras
+
+    from normalgen.model import config_of
+    from normalgen.model_loading import inference_model, load_model
+    from normalgen.preprocess import normalize_photo
+    from normalgen.tiling import predict_tiled
+
+    if not isinstance(model, keras.Model):
+        model = load_model(model)
+    stride = config_of(model).stride
+    tile = DEFAULT_TILE if tile_size is None else int(tile_size)
+    if tile < stride or tile % stride:
+        raise NormalgenError(f"tile size must be a positive multiple of {stride}, not {tile_size}")
+    overlap = min(DEFAULT_OVERLAP, tile // 2 // stride * stride)
+    net = inference_model(model)
+    photo = _as_float_photo(image)
+    network_input = normalize_photo(photo)
+    del photo
+    return predict_tiled(
+        lambda tiles: net.predict_on_batch(tiles),
+        network_input,
+        tile=tile,
+        overlap=overlap,
+        stride=stride,
+        wrap=seamless,
+        batch=DEFAULT_BATCH,
+        progress=progress,
+    )
+
+
+def _finish(normals: np.ndarray, strength: float, convention: str) -> np.ndarray:
+    """Renormalise, apply strength, convert OpenGL -> `convention`; in place, band by band."""
+    for top in range(0, normals.shape[0], _ROWS_PER_BAND):
+        band = normals[top : top + _ROWS_PER_BAND]
+        band[...] = convert_convention(
+            apply_strength(normalize(band), strength), "opengl", convention
+        )
+    return normals

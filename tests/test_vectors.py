@@ -1,0 +1,61 @@
+"""RGB encoding, conventions, strength and the height -> normals reference."""
+
+import numpy as np
+import pytest
+
+from normalgen.vectors import (
+    angular_error_deg,
+    apply_strength,
+    convert_convention,
+    decode_rgb,
+    encode_rgb,
+    normalize,
+    normals_from_height,
+)
+
+
+def gaussian_hill(size=33, sigma=5.0):
+    y, x = np.mgrid[:size, :size] - size // 2
+    return np.exp(-(x**2 + y**2) / (2 * sigma**2)).astype(np.float32)
+
+
+def random_normals(shape, seed=0):
+    v = np.random.default_rng(seed).normal(size=(*shape, 3))
+    v[..., 2] = np.abs(v[..., 2]) + 0.2
+    return normalize(v)
+
+
+def test_encode_decode_round_trip():
+    n = random_normals((16, 16))
+    rgb = encode_rgb(n)
+    assert rgb.min() >= 0 and rgb.max() <= 1
+    np.testing.assert_allclose(rgb, (n + 1) / 2, atol=1e-6)  # no gamma: a normal map is data
+    np.testing.assert_allclose(decode_rgb(rgb), n, atol=1e-6)
+    # 8-bit quantisation costs well under a degree.
+    assert angular_error_deg(decode_rgb(np.round(rgb * 255) / 255), n).max() < 0.5
+
+
+def test_flat_is_128_128_255():
+    rgb = encode_rgb(np.array([0.0, 0.0, 1.0]))
+    np.testing.assert_allclose(rgb, [0.5, 0.5, 1.0])
+
+
+def test_opengl_hill_orientation_and_directx_flips_green():
+    n = normals_from_height(gaussian_hill(), scale=10.0, wrap=False)
+    c = 16
+    assert n[c, c + 4, 0] > 0.1  # right of the peak: slopes down to the right, normal leans right
+    assert n[c - 4, c, 1] > 0.1  # above the peak (smaller row): +Y is up, normal leans up
+    dx = convert_convention(n, "opengl", "directx")
+    np.testing.assert_array_equal(dx[..., 1], -n[..., 1])
+    np.testing.assert_array_equal(dx[..., [0, 2]], n[..., [0, 2]])
+    np.testing.assert_array_equal(convert_convention(n, "OpenGL", "opengl"), n)
+
+
+def test_strength():
+    n = random_normals((8, 8))
+    np.testing.assert_array_equal(apply_strength(n, 0.0), np.broadcast_to([0, 0, 1], n.shape))
+    np.testing.assert_allclose(apply_strength(n, 1.0), n)
+    doubled = apply_strength(n, 2.0)
+    np.testing.assert_allclose(doubled[..., :2] / doubled[..., 2:], 2 * n[..., :2] / n[..., 2:], rtol=1e-4)
+    with pytest.raises(ValueError):
+        apply_strength(n, -1.0)
