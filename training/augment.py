@@ -1,0 +1,75 @@
+"""Training-pair augmentation. Geometry moves the photo AND the normal vectors; colour only the photo.
+
+Vectors are OpenGL (X right, Y up = toward row 0). Turning the picture a quarter turn
+counter-clockwise (np.rot90) turns every vector the same way: (x, y) -> (-y, x). A mirror left-right
+negates x; top-bottom negates y. Uniform scaling leaves the vectors alone (the surface is the same,
+seen from further away), so the normal map is area-averaged and renormalised.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from normalgen.vectors import normalize
+
+
+def rot90(photo: np.ndarray, normals: np.ndarray, k: int):
+    """Rotate both by k quarter turns counter-clockwise."""
+    k %= 4
+    p, n = np.rot90(photo, k), np.rot90(normals, k).copy()
+    for _ in range(k):
+        n[..., 0], n[..., 1] = -n[..., 1].copy(), n[..., 0].copy()
+    return np.ascontiguousarray(p), n
+
+
+def flip_lr(photo: np.ndarray, normals: np.ndarray):
+    n = normals[:, ::-1].copy()
+    n[..., 0] *= -1
+    return np.ascontiguousarray(photo[:, ::-1]), n
+
+
+def flip_ud(photo: np.ndarray, normals: np.ndarray):
+    n = normals[::-1].copy()
+    n[..., 1] *= -1
+    return np.ascontiguousarray(photo[::-1]), n
+
+
+def random_crop(rng, photo, normals, patch: int, scale_range=(0.5, 1.0)):
+    """A patch×patch crop at a random uniform scale (1 = native, 0.5 = seen from twice as far)."""
+    h, w = photo.shape[:2]
+    s = rng.uniform(*scale_range)
+    side = int(round(patch / s))
+    side = min(side, h, w)
+    y = int(rng.integers(0, h - side + 1))
+    x = int(rng.integers(0, w - side + 1))
+    p, n = photo[y:y + side, x:x + side], normals[y:y + side, x:x + side]
+    if side != patch:
+        interp = cv2.INTER_AREA if side > patch else cv2.INTER_LINEAR
+        p = cv2.resize(p, (patch, patch), interpolation=interp)
+        n = normalize(cv2.resize(n, (patch, patch), interpolation=interp))
+    return p, n
+
+
+def random_geometry(rng, photo, normals):
+    """One of the 8 symmetries of the square, applied to both."""
+    photo, normals = rot90(photo, normals, int(rng.integers(4)))
+    if rng.random() < 0.5:
+        photo, normals = flip_lr(photo, normals)
+    return photo, normals
+
+
+def photometric(rng, photo: np.ndarray) -> np.ndarray:
+    """Float sRGB photo in [0, 1] -> jittered exposure, contrast, gamma, white balance, saturation,
+    noise and blur. Never touches the normals."""
+    x = photo.astype(np.float32)
+    x = x ** rng.uniform(0.7, 1.4)
+    x = x * rng.uniform(0.7, 1.3) * np.array([rng.uniform(0.9, 1.1), 1.0, rng.uniform(0.9, 1.1)], np.float32)
+    gray = x.mean(axis=-1, keepdims=True)
+    x = gray + (x - gray) * rng.uniform(0.0, 1.5)
+    x = 0.5 + (x - 0.5) * rng.uniform(0.7, 1.3)
+    if rng.random() < 0.2:
+        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.3, 1.0))
+    if rng.random() < 0.2:
+        x = x + rng.normal(0, rng.uniform(0.003, 0.02), x.shape).astype(np.float32)
+    return np.clip(x, 0.0, 1.0)

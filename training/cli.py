@@ -1,0 +1,111 @@
+"""`normalgen synth`, `normalgen train` and `normalgen eval`: thin click layers over this package.
+
+`normalgen.cli` registers these lazily, so the converter never imports the training code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from normalgen.errors import NormalgenError
+
+
+def _fail(message: str):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--count", type=click.IntRange(min=1), default=1000, show_default=True, help="Number of pairs.")
+@click.option("--size", type=click.IntRange(min=16), default=256, show_default=True, help="Side in pixels.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same pairs.")
+@click.option("--start", type=click.IntRange(min=0), default=0, help="First pair id (to split work).")
+def synth(out, count, size, seed, start):
+    """Write COUNT synthetic training pairs (NNN_color.png + NNN_normal.png, OpenGL) to OUT.
+
+    Pairs already there are kept, so an interrupted run is resumed by running it again.
+    """
+    from .synth import write_dataset
+
+    with click.progressbar(length=count, label="synthesising", file=sys.stderr) as bar:
+        last = [0]
+
+        def progress(done, total):
+            bar.update(done - last[0])
+            last[0] = done
+
+        write_dataset(out, count, size, seed=seed, start=start, progress=progress)
+    click.echo(f"wrote {count} pairs to {out}")
+
+
+@click.command()
+@click.argument("data", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder.")
+@click.option("--from", "init", default="pretrained", show_default=True,
+              help="'pretrained' (fine-tune the shipped weights), 'scratch', or a .keras file.")
+@click.option("--val", multiple=True, type=click.Path(), help="Validation pairs folder (repeatable).")
+@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True, help="Batches per epoch.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--patch", type=click.IntRange(min=32), default=128, show_default=True, help="Patch side in pixels.")
+@click.option("--lr", "learning_rate", type=float, default=None,
+              help="Peak learning rate [default: 1e-3 from scratch, 2e-4 when fine-tuning].")
+@click.option("--precision", type=click.Choice(["auto", "float32", "mixed_bfloat16", "mixed_float16"]),
+              default="auto", show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Threads decoding and augmenting ahead of the model.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--base-filters", type=click.IntRange(min=2), default=16, show_default=True,
+              help="Network width (from scratch only).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate, precision, workers, seed,
+          base_filters, resume):
+    """Train on the (photo, normal map) pairs found in DATA folders.
+
+    Pairs are <name>_color + <name>_normal, ambientCG _Color + _NormalGL/_NormalDX, or Poly Haven
+    _diff_ + _nor_gl_/_nor_dx_. By default it fine-tunes the shipped model; the best weights end in
+    OUT/best.keras, usable as `normalgen convert --model OUT/best.keras`.
+    """
+    from .train import TrainError, TrainSettings, train as run_training
+
+    if learning_rate is None:
+        learning_rate = 1e-3 if init == "scratch" else 2e-4
+    settings = TrainSettings(data=list(data), out=out, init=init, val=list(val) or None, epochs=epochs,
+                             steps=steps, batch_size=batch_size, patch=patch, learning_rate=learning_rate,
+                             seed=seed, workers=workers, precision=precision, base_filters=base_filters)
+    try:
+        run = run_training(settings, resume=resume, log=lambda m: click.echo(m, err=True),
+                           verbose=1 if sys.stderr.isatty() else 2)
+    except (TrainError, NormalgenError) as exc:
+        _fail(str(exc))
+    click.echo(f"done: best weights in {run / 'best.keras'}")
+
+
+@click.command(name="eval")
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--model", "model_path", type=click.Path(), default=None, help="Model file [default: shipped].")
+@click.option("--method", type=click.Choice(["model", "sobel"]), default="model", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+def eval_command(data, model_path, method, as_json):
+    """Angular error of a model on pairs in DATA: mean, median and share of pixels under
+    11.25°, 22.5° and 30°, overall and per sub-folder (or per index.tsv kind)."""
+    from normalgen.inference import generate_normal_map
+    from normalgen.model_loading import load_model
+
+    from .evaluate import evaluate, format_report
+
+    try:
+        model = load_model(model_path) if method == "model" else None
+        result = evaluate(lambda photo: generate_normal_map(photo, model=model, method=method), list(data))
+    except (NormalgenError, ValueError) as exc:
+        _fail(str(exc))
+    for w in result["warnings"]:
+        click.echo(f"warning: {w}", err=True)
+    if as_json:
+        click.echo(json.dumps({k: result[k] for k in ("overall", "groups", "images")}, indent=1))
+    else:
+        click.echo(format_report(result))

@@ -1,0 +1,126 @@
+"""Patches for training: decode pairs (cached), crop, augment, normalise — in parallel, prefetched.
+
+`PatchDataset` is a `keras.utils.PyDataset`, so the same pipeline feeds the TensorFlow, JAX and
+PyTorch backends; `workers` threads decode and augment ahead of the training step (OpenCV and
+NumPy release the GIL), `max_queue_size` batches are prefetched.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import cv2
+import keras
+import numpy as np
+
+from normalgen.imageio import read_normal_map, read_photo
+from normalgen.preprocess import normalize_photo
+from normalgen.vectors import angular_error_deg, normalize
+
+from . import augment
+from .pairing import Pair
+
+
+class PairCache:
+    """Decoded pairs, least recently used first out, within a memory budget in bytes.
+
+    Large textures are reduced so their short side is at most `max_side` on first load: training
+    patches are small and randomly downscaled anyway, and it keeps a 4K library in memory.
+    """
+
+    def __init__(self, budget_bytes: int = 4 << 30, max_side: int = 1024):
+        self.budget, self.max_side = budget_bytes, max_side
+        self._items: OrderedDict = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, pair: Pair):
+        with self._lock:
+            if pair.color in self._items:
+                self._items.move_to_end(pair.color)
+                return self._items[pair.color]
+        item = load_pair(pair, self.max_side)
+        size = item[0].nbytes + item[1].nbytes
+        with self._lock:
+            self._items[pair.color] = item
+            self._bytes += size
+            while self._bytes > self.budget and len(self._items) > 1:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= old[0].nbytes + old[1].nbytes
+        return item
+
+
+def load_pair(pair: Pair, max_side: int | None = None):
+    """-> (photo float32 sRGB [0,1], normals float32 OpenGL unit vectors), same size.
+
+    Raises ValueError when the two images differ in size.
+    """
+    photo = read_photo(pair.color)
+    normals = read_normal_map(pair.normal, convention=pair.convention)
+    if photo.shape[:2] != normals.shape[:2]:
+        raise ValueError(f"{pair.color.name} is {photo.shape[1]}x{photo.shape[0]} but its normal map is "
+                         f"{normals.shape[1]}x{normals.shape[0]}")
+    short = min(photo.shape[:2])
+    if max_side and short > max_side:
+        f = max_side / short
+        size = (int(round(photo.shape[1] * f)), int(round(photo.shape[0] * f)))
+        photo = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
+        normals = normalize(cv2.resize(normals, size, interpolation=cv2.INTER_AREA))
+    return photo.astype(np.float32), normals.astype(np.float32)
+
+
+def check_pairs(pairs: list[Pair], min_side: int) -> tuple[list[Pair], list[str]]:
+    """Drop pairs that cannot be decoded, differ in size, or are smaller than a patch."""
+    good, warnings = [], []
+    for p in pairs:
+        try:
+            photo, _ = load_pair(p)
+        except Exception as exc:  # a user's corrupt file must not stop training
+            warnings.append(f"{p.color}: {exc}, skipped")
+            continue
+        if min(photo.shape[:2]) < min_side:
+            warnings.append(f"{p.color}: smaller than {min_side} pixels, skipped")
+            continue
+        good.append(p)
+    return good, warnings
+
+
+class PatchDataset(keras.utils.PyDataset):
+    """Random augmented patches: x = normalised photo (B, P, P, 3), y = OpenGL normals (B, P, P, 3)."""
+
+    def __init__(self, pairs: list[Pair], *, patch: int = 128, batch_size: int = 16, steps: int = 200,
+                 seed: int = 0, cache: PairCache | None = None, scale_range=(0.5, 1.0), **kwargs):
+        super().__init__(**kwargs)
+        if not pairs:
+            raise ValueError("no training pairs")
+        self.pairs, self.patch, self.batch_size, self.steps = pairs, patch, batch_size, steps
+        self.seed, self.scale_range = seed, scale_range
+        self.cache = cache or PairCache()
+        self.epoch = 0
+
+    def __len__(self):
+        return self.steps
+
+    def on_epoch_end(self):
+        self.epoch += 1
+
+    def __getitem__(self, index):
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        xs, ys = [], []
+        for _ in range(self.batch_size):
+            pair = self.pairs[int(rng.integers(len(self.pairs)))]
+            photo, normals = self.cache.get(pair)
+            p, n = augment.random_crop(rng, photo, normals, self.patch, self.scale_range)
+            p, n = augment.random_geometry(rng, p, n)
+            p = augment.photometric(rng, p)
+            xs.append(normalize_photo(p))
+            ys.append(n)
+        return np.stack(xs), np.stack(ys).astype(np.float32)
+
+
+def evaluate_pairs(predict, pairs: list[Pair]):
+    """Run `predict(photo) -> normals` on whole images; yield (pair, per-pixel angular error in degrees)."""
+    for pair in pairs:
+        photo, truth = load_pair(pair)
+        yield pair, angular_error_deg(predict(photo), truth)

@@ -1,0 +1,84 @@
+"""Angular-error statistics of a model on folders of pairs, overall and per group.
+
+Groups are the `kind` column of an `index.tsv` beside the pairs when there is one (as in
+blender-dev), else the sub-folder. Predictions go through `normalgen.generate_normal_map`, the same
+call the CLI and the Blender add-on make, so the numbers describe what artists get.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from .dataset import evaluate_pairs
+from .pairing import Pair, find_pairs
+
+THRESHOLDS = (11.25, 22.5, 30.0)
+
+
+def _index_kinds(pairs: list[Pair]) -> dict[Path, str]:
+    kinds = {}
+    for folder in {p.color.parent for p in pairs}:
+        index = folder / "index.tsv"
+        if not index.is_file():
+            continue
+        with open(index, newline="") as f:
+            rows = list(csv.reader(f, delimiter="\t"))
+        if not rows:
+            continue
+        has_header = rows[0][0].lower() == "id"
+        kind_col = rows[0].index("kind") if has_header and "kind" in rows[0] else 1
+        for row in rows[1 if has_header else 0:]:
+            if len(row) > kind_col:
+                kinds[(folder, row[0])] = row[kind_col]
+    return kinds
+
+
+def summarize(errors: np.ndarray) -> dict:
+    e = np.asarray(errors, dtype=np.float64).ravel()
+    out = {"pixels": int(e.size), "mean": float(e.mean()), "median": float(np.median(e))}
+    for t in THRESHOLDS:
+        out[f"<{t:g}"] = float((e < t).mean())
+    return out
+
+
+def evaluate(predict, data_dirs) -> dict:
+    """-> {"overall": stats, "groups": {name: stats}, "images": {name: mean}}.
+
+    `predict(photo float32 sRGB) -> OpenGL normals`. Each image counts by its pixels.
+    """
+    pairs, warnings = find_pairs(data_dirs)
+    if not pairs:
+        raise ValueError("no pairs found in " + ", ".join(map(str, data_dirs)))
+    kinds = _index_kinds(pairs)
+    groups: dict[str, list] = defaultdict(list)
+    per_image, everything = {}, []
+    for pair, err in evaluate_pairs(predict, pairs):
+        key = pair.color.stem.rsplit("_", 1)[0]
+        group = kinds.get((pair.color.parent, key), pair.group)
+        groups[group].append(err.ravel())
+        everything.append(err.ravel())
+        per_image[str(pair.color)] = float(err.mean())
+    return {
+        "overall": summarize(np.concatenate(everything)),
+        "groups": {g: summarize(np.concatenate(v)) for g, v in sorted(groups.items())},
+        "images": per_image,
+        "warnings": warnings,
+    }
+
+
+def format_report(result: dict) -> str:
+    head = f"{'group':<16}{'pixels':>10}{'mean°':>8}{'median°':>9}" + "".join(f"{'<' + format(t, 'g') + '°':>9}" for t in THRESHOLDS)
+    lines = [head]
+
+    def row(name, s):
+        return (f"{name:<16}{s['pixels']:>10}{s['mean']:>8.2f}{s['median']:>9.2f}"
+                + "".join(f"{100 * s[f'<{t:g}']:>8.1f}%" for t in THRESHOLDS))
+
+    for g, s in result["groups"].items():
+        lines.append(row(g, s))
+    lines.append(row("overall", result["overall"]))
+    return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""Synthetic training pairs: a procedural material, shaded and photographed, with its true normals.
+
+`make_pair(seed, size)` is deterministic per seed and tileable. It draws a layered height field,
+scales it to a random slope, computes the ground-truth normals from that same height at that same
+scale, shades it (diffuse + GGX, sun/sky/overcast/flash/two lights, AO, cast shadows) and runs a
+camera (exposure, white balance, tone curve, noise, blur, JPEG). It renders at 2x and averages down,
+as a real camera's pixels integrate the surface; the normals are averaged the same way.
+`write_dataset` writes pairs in the layout users have: NNN_color.png (8-bit sRGB) and
+NNN_normal.png (16-bit, OpenGL), plus index.tsv.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from normalgen.vectors import normalize, normals_from_height
+
+from . import albedo, camera, heightfields, shading
+
+SUPERSAMPLE = 2
+
+
+def make_pair(seed: int, size: int = 256) -> tuple[np.ndarray, np.ndarray, dict]:
+    """-> (photo uint8 (S,S,3) sRGB, normals float32 (S,S,3) OpenGL unit vectors, metadata)."""
+    rng = np.random.default_rng([seed, 0x6E6F726D])
+    big = size * SUPERSAMPLE
+    layer, family = heightfields.layered_height(rng, big)
+    slope_deg = float(np.exp(rng.uniform(np.log(3.0), np.log(45.0))))
+    # Heights in pixels of the 2x render; heights per output pixel are twice that slope-wise.
+    height_px = layer.height * np.tan(np.radians(slope_deg)) / SUPERSAMPLE
+    normals = normals_from_height(height_px, wrap=True)
+    alb = albedo.random_albedo(rng, layer.height, layer.groove, layer.part)
+    lighting = shading.random_lighting(rng)
+    radiance = shading.shade(alb, normals, height_px, lighting, roughness=rng.uniform(0.25, 1.0),
+                             specular=rng.uniform(0.02, 0.08))
+    radiance = _downsample(radiance, size)
+    n_small = normalize(_downsample(normals, size))
+    photo = camera.develop(radiance, rng)
+    meta = {"family": family, "lighting": lighting.name, "slope_deg": round(slope_deg, 2)}
+    return photo, n_small.astype(np.float32), meta
+
+
+def _downsample(img: np.ndarray, size: int) -> np.ndarray:
+    f = img.shape[0] // size
+    return img.reshape(size, f, size, f, -1).mean(axis=(1, 3)).astype(np.float32)
+
+
+def write_pair(out_dir: Path, name: str, photo: np.ndarray, normals: np.ndarray) -> None:
+    """Write NAME_color.png (8-bit sRGB) and NAME_normal.png (16-bit, OpenGL), each atomically."""
+    rgb16 = np.round(np.clip((normals + 1.0) * 0.5, 0, 1) * 65535).astype(np.uint16)
+    for suffix, img in (("color", photo), ("normal", rgb16)):
+        final = out_dir / f"{name}_{suffix}.png"
+        tmp = out_dir / f".{name}_{suffix}.tmp.png"
+        if not cv2.imwrite(str(tmp), np.ascontiguousarray(img[..., ::-1])):
+            raise OSError(f"could not write {tmp}")
+        os.replace(tmp, final)
+
+
+def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: int = 0, progress=None) -> Path:
+    """Write `count` pairs (ids start..start+count-1, seeds seed*1_000_003 + id) and index.tsv.
+
+    Pairs already on disk are kept, so an interrupted run resumes where it stopped.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    width = max(4, len(str(start + count - 1)))
+    for i in range(start, start + count):
+        name = f"{i:0{width}d}"
+        pair_seed = seed * 1_000_003 + i
+        done = (out / f"{name}_color.png").exists() and (out / f"{name}_normal.png").exists()
+        if done:
+            rows.append(f"{name}\t-\t-\t-\t{pair_seed}")
+        else:
+            photo, normals, meta = make_pair(pair_seed, size)
+            write_pair(out, name, photo, normals)
+            rows.append(f"{name}\t{meta['family']}\t{meta['lighting']}\t{meta['slope_deg']}\t{pair_seed}")
+        if progress:
+            progress(i - start + 1, count)
+    index = out / "index.tsv"
+    tmp = out / ".index.tsv.tmp"
+    tmp.write_text("id\tkind\tlighting\tslope_deg\tseed\n" + "\n".join(rows) + "\n")
+    os.replace(tmp, index)
+    return out

@@ -1,0 +1,197 @@
+"""Train or fine-tune the U-Net on (photo, normal map) pairs, resumably.
+
+A run folder holds everything: `last.keras` (model + optimizer, written every epoch), `best.keras`
+(best validation error so far), `state.json` (epochs done, the run's settings), `log.csv` and
+TensorBoard logs. `resume=True` continues a killed run from its last epoch with the same settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+
+from normalgen.model import ModelConfig, build_model, config_of
+
+from . import runtime
+from .dataset import PairCache, PatchDataset, check_pairs
+from .pairing import find_pairs
+
+
+@keras.saving.register_keras_serializable(package="normalgen")
+def cosine_loss(y_true, y_pred):
+    """1 - cos(angle) between unit vectors: 0 when equal, smooth everywhere (unlike the angle)."""
+    return 1.0 - ops.sum(ops.cast(y_true, "float32") * ops.cast(y_pred, "float32"), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="normalgen")
+def mean_angle_deg(y_true, y_pred):
+    """Mean angular error in degrees (the number artists and the model card quote)."""
+    dot = ops.sum(ops.cast(y_true, "float32") * ops.cast(y_pred, "float32"), axis=-1)
+    return ops.arccos(ops.clip(dot, -1.0, 1.0)) * (180.0 / np.pi)
+
+
+@dataclasses.dataclass
+class TrainSettings:
+    data: list
+    out: str
+    init: str = "pretrained"  # "pretrained", "scratch" or a .keras path
+    val: list | None = None
+    epochs: int = 20
+    steps: int = 200  # batches per epoch
+    batch_size: int = 16
+    patch: int = 128
+    learning_rate: float = 1e-3
+    seed: int = 0
+    workers: int = 2
+    precision: str = "auto"  # "auto", "float32", "mixed_bfloat16", "mixed_float16"
+    base_filters: int = 16  # only for init="scratch"
+    depth: int = 4
+
+
+class TrainError(Exception):
+    """A user-caused training error (no data, a run folder in the way, a missing model), one sentence."""
+
+
+def _load_init_model(init: str) -> keras.Model:
+    if init == "scratch":
+        return None
+    if init == "pretrained":
+        from normalgen.pretrained import DEFAULT_MODEL_PATH as path
+    else:
+        path = Path(init)
+    if not Path(path).is_file():
+        raise TrainError(f"model to start from not found: {path} (use --from scratch to train a new one)")
+    return keras.saving.load_model(path, compile=False)
+
+
+def _callbacks(run: Path, settings: TrainSettings, start_epoch: int):
+    cbs = [
+        keras.callbacks.CSVLogger(str(run / "log.csv"), append=start_epoch > 0),
+        EpochCheckpoint(run, settings),
+    ]
+    if keras.backend.backend() == "tensorflow":
+        cbs.append(keras.callbacks.TensorBoard(str(run / "tensorboard"), update_freq="epoch"))
+    return cbs
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Every epoch: last.keras (with optimizer), best.keras when validation improved, state.json.
+
+    Each file is written to a temporary name and renamed, so a kill never leaves half a checkpoint.
+    """
+
+    def __init__(self, run: Path, settings: TrainSettings):
+        super().__init__()
+        self.run, self.settings = run, settings
+        state = _read_state(run)
+        self.best = state.get("best_val", float("inf")) if state else float("inf")
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        _atomic_save(self.model, self.run / "last.keras")
+        val = logs.get("val_mean_angle_deg", logs.get("mean_angle_deg"))
+        if val is not None and val < self.best:
+            self.best = float(val)
+            export_float32(self.model, self.run / "best.keras")
+        state = {"epochs_done": epoch + 1, "best_val": self.best, "settings": dataclasses.asdict(self.settings),
+                 "last_logs": {k: float(v) for k, v in logs.items()}, "time": time.time()}
+        tmp = self.run / ".state.json.tmp"
+        tmp.write_text(json.dumps(state, indent=1))
+        os.replace(tmp, self.run / "state.json")
+
+
+def _atomic_save(model, path: Path):
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def export_float32(model: keras.Model, path: Path) -> None:
+    """Save a float32 copy without optimizer state: the small file to ship or to load for inference."""
+    cfg = config_of(model)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        clean = build_model(cfg)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    clean.set_weights(model.get_weights())
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    clean.save(tmp)
+    os.replace(tmp, path)
+
+
+def _read_state(run: Path) -> dict | None:
+    f = run / "state.json"
+    return json.loads(f.read_text()) if f.is_file() else None
+
+
+def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int = 2) -> Path:
+    run = Path(settings.out)
+    state = _read_state(run)
+    if state and not resume:
+        raise TrainError(f"{run} already holds a run ({state['epochs_done']} epochs); "
+                         "pass --resume to continue it or choose another --out")
+    if resume and not state:
+        raise TrainError(f"nothing to resume in {run}: no state.json there")
+    if resume:
+        saved = TrainSettings(**state["settings"])
+        saved.epochs = max(settings.epochs, saved.epochs) if settings.epochs else saved.epochs
+        settings = saved
+    run.mkdir(parents=True, exist_ok=True)
+
+    pairs, warnings = find_pairs(settings.data)
+    pairs, bad = check_pairs(pairs, min_side=settings.patch // 2)
+    for w in warnings + bad:
+        log(f"warning: {w}")
+    if not pairs:
+        raise TrainError("no usable training pairs found in " + ", ".join(map(str, settings.data)))
+    val_pairs = []
+    if settings.val:
+        val_pairs, vwarn = find_pairs(settings.val)
+        val_pairs, vbad = check_pairs(val_pairs, min_side=settings.patch)
+        for w in vwarn + vbad:
+            log(f"warning: {w}")
+    log(f"{len(pairs)} training pairs, {len(val_pairs)} validation pairs")
+
+    env = runtime.configure(settings.precision)
+    log(f"backend {env['backend']}, precision {env['precision']}, devices {env['devices']}, "
+        f"jit {env['jit']}, replicas {env['replicas']}")
+    start_epoch = state["epochs_done"] if resume else 0
+    with env["scope"]():
+        if resume:
+            model = keras.saving.load_model(run / "last.keras", compile=True)
+        else:
+            init = _load_init_model(settings.init)
+            cfg = config_of(init) if init is not None else ModelConfig(settings.base_filters, settings.depth)
+            model = build_model(cfg)
+            if init is not None:
+                model.set_weights(init.get_weights())
+            total = settings.epochs * settings.steps
+            lr = keras.optimizers.schedules.CosineDecay(settings.learning_rate, total, alpha=0.05)
+            model.compile(optimizer=keras.optimizers.Adam(lr), loss=cosine_loss, metrics=[mean_angle_deg],
+                          jit_compile=env["jit"])
+    global_batch = settings.batch_size * env["replicas"]
+    cache = PairCache()
+    train_ds = PatchDataset(pairs, patch=settings.patch, batch_size=global_batch, steps=settings.steps,
+                            seed=settings.seed, cache=cache, workers=settings.workers, max_queue_size=8)
+    train_ds.epoch = start_epoch
+    val_ds = None
+    if val_pairs:
+        val_ds = PatchDataset(val_pairs, patch=settings.patch * 2, batch_size=8,
+                              steps=max(1, min(16, len(val_pairs) // 8)), seed=12345, scale_range=(1, 1))
+    if start_epoch >= settings.epochs:
+        log(f"run already finished ({start_epoch} epochs)")
+        return run
+    model.fit(train_ds, validation_data=val_ds, epochs=settings.epochs, initial_epoch=start_epoch,
+              callbacks=_callbacks(run, settings, start_epoch), verbose=verbose)
+    if not (run / "best.keras").exists():
+        export_float32(model, run / "best.keras")
+    return run
