@@ -1,0 +1,364 @@
+"""Batch conversion: the library layer that `normalgen convert` (and the Blender add-on) is thin over.
+
+Four steps, each its own function:
+
+1. `find_inputs` expands INPUTs (files, folders, globs; recursive on request) into photo paths,
+   leaving out our own outputs (names ending in the normal/height suffix, hidden temp files) so
+   that a second run over the same folder never converts a normal map into a normal map.
+2. `plan` gives each photo its output paths (``<stem>_normal.png`` beside it, or under ``-o DIR``
+   keeping the relative path inside a folder given as input) and flags clashes up front.
+3. `convert_file` converts one photo independently: every failure becomes a `FileResult` with one
+   sentence, so one bad file never stops the others; outputs that already exist are skipped
+   (unless overwrite), so a killed batch resumes by re-running the same command.
+4. `run` ties them together, loading the model once and telling a `Reporter` what happens.
+
+The one library function doing the work is `normalgen.inference.generate_normal_map`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+import traceback
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from normalgen.errors import NormalgenError, OutputError
+from normalgen.imageio import (
+    DEFAULT_MAX_PIXELS,
+    PHOTO_EXTENSIONS,
+    check_output_format,
+    is_temp_file,
+    read_photo,
+    write_height_map,
+    write_normal_map,
+)
+from normalgen.vectors import check_convention
+
+FORMATS = ("png", "tif", "exr")
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvertOptions:
+    """Everything `normalgen convert` can be told, with the CLI's defaults."""
+
+    output_dir: Path | None = None
+    recursive: bool = False
+    suffix: str = "_normal"
+    height_suffix: str = "_height"
+    format: str = "png"  # png | tif | exr
+    bit_depth: int | None = None  # None: the format's default (png 8, tif 16, exr 32-bit float)
+    convention: str = "opengl"
+    strength: float = 1.0
+    seamless: bool = False
+    method: str = "model"  # model | sobel
+    detail: float | None = None  # None: generate_normal_map's default
+    height: bool = False
+    overwrite: bool = False
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
+
+    def validate(self) -> None:
+        """Raise OutputError/ValueError for options that cannot work, before any file is touched."""
+        check_convention(self.convention)
+        if self.format not in FORMATS:
+            raise OutputError(f"unknown output format {self.format!r}; use png, tif or exr.")
+        check_output_format("." + self.format, self.bit_depth)
+        for s in (self.suffix, self.height_suffix):
+            if any(sep in s for sep in ("/", "\\")) or s.startswith("."):
+                raise OutputError(f"the suffix {s!r} must be a plain name ending, like _normal.")
+        if self.suffix == self.height_suffix:
+            raise OutputError("the normal-map and height-map suffixes must differ.")
+        if not self.suffix and self.output_dir is None:
+            raise OutputError("an empty --suffix needs -o DIR, or outputs could overwrite the inputs.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One photo and where its outputs go; `problem` is a failure known before any work."""
+
+    input: Path
+    output: Path | None = None
+    height_output: Path | None = None
+    problem: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class FileResult:
+    """What happened to one input. status: "converted" | "skipped" | "failed"."""
+
+    input: Path
+    status: str
+    output: Path | None = None
+    height: Path | None = None
+    message: str | None = None  # failed: one sentence; skipped: the reason ("exists")
+    traceback: str | None = None  # only for unexpected errors (bugs), for NORMALGEN_DEBUG=1
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+    def error_line(self) -> str:
+        """``PATH: reason`` for a failure, without naming the file twice."""
+        path = str(self.input)
+        return self.message if path in (self.message or "") else f"{path}: {self.message}"
+
+
+@dataclasses.dataclass
+class Summary:
+    converted: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+    def add(self, result: FileResult) -> None:
+        setattr(self, result.status, getattr(self, result.status) + 1)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every file was converted or skipped, 1 when any failed."""
+        return 1 if self.failed else 0
+
+    def line(self) -> str:
+        skipped = f"skipped {self.skipped}" + (" (exist; --overwrite to redo)" if self.skipped else "")
+        return f"converted {self.converted}, {skipped}, failed {self.failed}"
+
+
+class Reporter:
+    """Told what the batch does; subclass and override what you need (all no-ops here)."""
+
+    def start(self, total: int) -> None: ...
+
+    def file_progress(self, job: Job, index: int, total: int, fraction: float) -> None:
+        """`fraction` (0..1) is how far *this* file is; called at 0 and from the tile callback."""
+
+    def file_done(self, result: FileResult, index: int, total: int) -> None: ...
+
+    def finish(self, summary: Summary) -> None: ...
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Inputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Found:
+    path: Path
+    root: Path | None = None  # the folder given as INPUT this came from (for -o relative paths)
+    problem: str | None = None
+
+
+def is_own_output(path, suffixes: Iterable[str]) -> bool:
+    """Whether `path` looks like something normalgen wrote: a *_normal/_height file or a temp file."""
+    p = Path(path)
+    return is_temp_file(p) or any(s and p.stem.lower().endswith(s.lower()) for s in suffixes)
+
+
+def _is_photo_name(p: Path) -> bool:
+    return p.suffix.lower() in PHOTO_EXTENSIONS and not p.name.startswith(".")
+
+
+def _walk_folder(folder: Path, recursive: bool) -> list[Path]:
+    if not recursive:
+        return sorted(p for p in folder.iterdir() if p.is_file() and _is_photo_name(p))
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))  # no .git, no caches
+        found += [Path(dirpath, f) for f in sorted(filenames) if _is_photo_name(Path(f))]
+    return found
+
+
+def find_inputs(inputs: Sequence[str | os.PathLike], options: ConvertOptions) -> list[_Found]:
+    """Expand INPUTs into photos, in the order given, each once, without our own outputs."""
+    suffixes = (options.suffix, options.height_suffix)
+    out_dir = options.output_dir.resolve() if options.output_dir else None
+    found: list[_Found] = []
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            files = _walk_folder(p, options.recursive)
+            if not files:
+                found.append(_Found(p, problem=f"{p} contains no images ({', '.join(PHOTO_EXTENSIONS)})."))
+            if out_dir is not None:  # an output folder inside the input folder is not input
+                files = [f for f in files if out_dir not in f.resolve().parents]
+            found += [_Found(f, root=p) for f in files]
+        elif p.exists():
+            found.append(_Found(p))  # named explicitly: any extension, the reader decides
+        elif glob.has_magic(str(raw)):
+            matches = sorted(glob.glob(str(raw), recursive=options.recursive))
+            files = [Path(m) for m in matches if Path(m).is_file() and _is_photo_name(Path(m))]
+            for m in matches:
+                if Path(m).is_dir():
+                    files += _walk_folder(Path(m), options.recursive)
+            if not files:
+                found.append(_Found(p, problem=f"no images match {raw}."))
+            found += [_Found(f) for f in files]
+        else:
+            found.append(_Found(p, problem=f"{p} does not exist."))
+    seen: set[Path] = set()
+    result = []
+    for f in found:
+        if f.problem is None:
+            if is_own_output(f.path, suffixes):
+                continue
+            key = f.path.resolve()
+            if key in seen:
+                continue
+            seen.add(key)
+        result.append(f)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Output paths
+# --------------------------------------------------------------------------------------------
+
+
+def output_path(photo: Path, suffix: str, options: ConvertOptions, root: Path | None = None) -> Path:
+    """``<stem><suffix>.<format>`` beside the photo, or under output_dir (keeping paths below `root`)."""
+    name = f"{photo.stem}{suffix}.{options.format}"
+    if options.output_dir is None:
+        return photo.with_name(name)
+    if root is not None:
+        return Path(options.output_dir, photo.parent.relative_to(root), name)
+    return Path(options.output_dir, name)
+
+
+def plan(inputs: Sequence[str | os.PathLike], options: ConvertOptions) -> list[Job]:
+    """One Job per photo; a second photo that would write the same output fails up front."""
+    jobs: list[Job] = []
+    claimed: dict[Path, Path] = {}
+    for f in find_inputs(inputs, options):
+        if f.problem:
+            jobs.append(Job(f.path, problem=f.problem))
+            continue
+        out = output_path(f.path, options.suffix, options, f.root)
+        height = output_path(f.path, options.height_suffix, options, f.root) if options.height else None
+        problem = None
+        for target in filter(None, (out, height)):
+            key = target.resolve()
+            if key == f.path.resolve():
+                problem = f"{f.path}: the output would replace the input; choose another --suffix or -o."
+            elif key in claimed:
+                problem = f"{f.path} would write {target}, as {claimed[key]} does; rename one of them."
+        if problem is None:
+            for target in filter(None, (out, height)):
+                claimed[target.resolve()] = f.path
+        jobs.append(Job(f.path, out, height, problem))
+    return jobs
+
+
+# --------------------------------------------------------------------------------------------
+# 3. One file
+# --------------------------------------------------------------------------------------------
+
+
+def load_model_for(options: ConvertOptions, model_path=None):
+    """The Keras model for method "model" (ModelError if missing or corrupt); None for "sobel"."""
+    if options.method != "model":
+        return None
+    from normalgen.model_loading import load_model  # imports Keras/TensorFlow: only when needed
+
+    return load_model(model_path)
+
+
+def convert_file(
+    job: Job,
+    options: ConvertOptions,
+    *,
+    model=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> FileResult:
+    """Convert one photo; never raises for a bad file (only KeyboardInterrupt/SystemExit pass)."""
+    if job.problem:
+        return FileResult(job.input, "failed", message=job.problem)
+    want_normal = options.overwrite or not os.path.lexists(job.output)
+    want_height = job.height_output is not None and (options.overwrite or not os.path.lexists(job.height_output))
+    if not (want_normal or want_height):
+        return FileResult(job.input, "skipped", job.output, job.height_output, message="exists")
+    try:
+        from normalgen.inference import generate_height_map, generate_normal_map
+
+        _make_folder(job.output.parent)  # before the expensive part: a bad -o DIR fails fast
+        photo = read_photo(job.input, max_pixels=options.max_pixels)
+        extra = {} if options.detail is None else {"detail": options.detail}
+        normals = generate_normal_map(
+            photo,
+            strength=options.strength,
+            convention=options.convention,
+            seamless=options.seamless,
+            method=options.method,
+            model=model,
+            progress=progress,
+            **extra,
+        )
+        if want_normal:
+            write_normal_map(
+                job.output, normals, convention=options.convention, bit_depth=options.bit_depth, overwrite=options.overwrite
+            )
+        if want_height:
+            height = generate_height_map(normals, convention=options.convention, seamless=options.seamless)
+            write_height_map(job.height_output, height, bit_depth=options.bit_depth, overwrite=options.overwrite)
+    except NormalgenError as e:
+        return FileResult(job.input, "failed", message=str(e))
+    except MemoryError:
+        return FileResult(job.input, "failed", message=f"{job.input}: ran out of memory; try a smaller image.")
+    except OSError as e:
+        return FileResult(job.input, "failed", message=f"{job.input}: {_one_clause(e)}.")
+    except Exception as e:  # a bug: still only this file fails
+        return FileResult(
+            job.input,
+            "failed",
+            message=f"{job.input}: unexpected {type(e).__name__}: {_one_clause(e)} (NORMALGEN_DEBUG=1 shows the traceback).",
+            traceback=traceback.format_exc(),
+        )
+    return FileResult(job.input, "converted", job.output, job.height_output)
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create the output folder {folder}: {_one_clause(e)}.") from None
+
+
+def _one_clause(e: BaseException) -> str:
+    text = getattr(e, "strerror", None) or str(e) or type(e).__name__
+    return " ".join(str(text).split()).rstrip(".")
+
+
+# --------------------------------------------------------------------------------------------
+# 4. The batch
+# --------------------------------------------------------------------------------------------
+
+
+def run(
+    inputs: Sequence[str | os.PathLike],
+    options: ConvertOptions,
+    *,
+    model=None,
+    model_path=None,
+    reporter: Reporter | None = None,
+) -> Summary:
+    """Convert every input; returns the counts. Raises NormalgenError only for fatal problems
+    found before any file (bad options, missing/corrupt model): then nothing has been written.
+    """
+    reporter = reporter or Reporter()
+    options.validate()
+    if model is None:
+        model = load_model_for(options, model_path)
+    jobs = plan(inputs, options)
+    total = len(jobs)
+    summary = Summary()
+    reporter.start(total)
+    for index, job in enumerate(jobs):
+        reporter.file_progress(job, index, total, 0.0)
+
+        def tile_progress(done: int, of: int, job=job, index=index) -> None:
+            reporter.file_progress(job, index, total, min(1.0, done / of) if of else 1.0)
+
+        result = convert_file(job, options, model=model, progress=tile_progress)
+        summary.add(result)
+        reporter.file_done(result, index, total)
+    reporter.finish(summary)
+    return summary

@@ -1,0 +1,367 @@
+"""The `normalgen` command line: a thin click layer over `normalgen.batch`.
+
+    normalgen convert INPUT... [options]   photos -> normal maps (and height maps)
+    normalgen info [--json] [--model PATH] version, model, backend, devices
+    normalgen synth|train|eval ...         training commands (loaded only when invoked)
+    normalgen --version
+
+Exit codes: 0 every file converted or skipped; 1 some file failed (the others are still done,
+each failure is one ``error: PATH: reason`` line on stderr); 2 nothing was done because the
+invocation is wrong: click's usage errors, and fatal problems found before the first file
+(a missing or corrupt --model, an output format this build cannot write) as one ``error:`` line.
+130 on Ctrl-C (finished files stay; re-run the same command to resume).
+
+``--progress json`` (for the Blender add-on, which runs this as a subprocess) prints one JSON
+object per line on stdout, flushed:
+
+    {"event": "start", "total": N}
+    {"event": "progress", "input": P, "index": i, "total": N, "fraction": f}
+    {"event": "done", "input": P, "output": Q, "height": H or null}
+    {"event": "skipped", "input": P, "output": Q, "reason": "exists"}
+    {"event": "error", "input": P, "message": "one sentence"}
+    {"event": "summary", "converted": a, "skipped": b, "failed": c}
+
+`index` counts from 0; `fraction` is the whole batch's progress in [0, 1] ((index + the file's own
+fraction) / total), sent when each file starts and again from the tile callback. A fatal error
+before the first file is ``{"event": "error", "input": null, "message": ...}`` with exit 2.
+
+Nothing here imports TensorFlow at module level: ``--help`` and ``--version`` stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from normalgen import __version__
+from normalgen.errors import NormalgenError
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+# name -> (module, attribute, one-line help shown by --help without importing anything).
+LAZY_COMMANDS = {
+    "synth": ("normalgen_training.cli", "synth", "Render synthetic photo / normal-map training pairs."),
+    "train": ("normalgen_training.cli", "train", "Train the U-Net on synthetic (and real) pairs."),
+    "eval": ("normalgen_training.cli", "eval_command", "Measure a model's angular error on a test set."),
+}
+
+
+def _debug() -> bool:
+    return os.environ.get("NORMALGEN_DEBUG", "").strip() not in ("", "0")
+
+
+class LazyGroup(click.Group):
+    """A group whose training commands are imported only when one of them is invoked."""
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx, name):
+        if name in LAZY_COMMANDS:
+            module, attr, _ = LAZY_COMMANDS[name]
+            try:
+                return getattr(importlib.import_module(module), attr)
+            except (ImportError, AttributeError) as e:
+                raise click.ClickException(
+                    f"the training command {name!r} is not available ({e}); install normalgen from its "
+                    "source tree with pip install -e ."
+                ) from None
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx, formatter):
+        """click's own version calls get_command for every name, which would import TensorFlow."""
+        rows = []
+        limit = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))
+        for name in self.list_commands(ctx):
+            if name in LAZY_COMMANDS:
+                rows.append((name, LAZY_COMMANDS[name][2]))
+            else:
+                cmd = super().get_command(ctx, name)
+                if cmd is not None and not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="normalgen", message="%(prog)s %(version)s")
+def cli():
+    """Turn photos of surfaces into tangent-space normal maps (OpenGL convention by default)."""
+
+
+def _fatal(message: str, *, json_mode: bool = False) -> None:
+    """A problem found before any file: one line, nothing written, exit 2."""
+    if json_mode:
+        _emit({"event": "error", "input": None, "message": message})
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _emit(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+# --------------------------------------------------------------------------------------------
+# convert
+# --------------------------------------------------------------------------------------------
+
+
+def _make_reporter(mode: str, quiet: bool):
+    from normalgen.batch import Reporter
+
+    class LineReporter(Reporter):
+        """Failures as one `error:` line each (plus the traceback with NORMALGEN_DEBUG=1), summary."""
+
+        def file_done(self, result, index, total):
+            if result.status == "failed":
+                self._line(f"error: {result.error_line()}")
+                if result.traceback and _debug():
+                    self._line(result.traceback.rstrip())
+
+        def finish(self, summary):
+            if quiet:
+                return
+            if not (summary.converted or summary.skipped or summary.failed):
+                self._line("nothing to convert (files named *_normal / *_height are taken as our outputs).")
+            self._line(summary.line())
+
+        def _line(self, text):
+            click.echo(text, err=True)
+
+    class BarReporter(LineReporter):
+        """A click progress bar (count, ETA, current file) on stderr."""
+
+        bar = None
+
+        def start(self, total):
+            if not quiet and total:
+                self.bar = click.progressbar(
+                    length=total, label="converting", file=sys.stderr, show_pos=True, show_eta=True,
+                    item_show_func=lambda name: name,
+                )  # fmt: skip
+                self.bar.__enter__()
+
+        def file_progress(self, job, index, total, fraction):
+            if self.bar is not None and fraction == 0.0:
+                self.bar.current_item = job.input.name
+                self.bar.render_progress()
+
+        def file_done(self, result, index, total):
+            super().file_done(result, index, total)
+            if self.bar is not None:
+                self.bar.update(1, result.input.name)
+
+        def finish(self, summary):
+            if self.bar is not None:
+                self.bar.__exit__(None, None, None)
+            super().finish(summary)
+
+        def _line(self, text):
+            if self.bar is not None and sys.stderr.isatty():
+                text = "\r\x1b[K" + text  # over the bar, which redraws on its next update
+            click.echo(text, err=True)
+
+    class JsonReporter(LineReporter):
+        """One JSON object per line on stdout for programs; stderr keeps the error lines."""
+
+        def start(self, total):
+            _emit({"event": "start", "total": total})
+
+        def file_progress(self, job, index, total, fraction):
+            overall = (index + fraction) / total if total else 1.0
+            _emit({"event": "progress", "input": str(job.input), "index": index, "total": total,
+                   "fraction": round(overall, 6)})  # fmt: skip
+
+        def file_done(self, result, index, total):
+            super().file_done(result, index, total)
+            if result.status == "converted":
+                _emit({"event": "done", "input": str(result.input), "output": str(result.output),
+                       "height": None if result.height is None else str(result.height)})  # fmt: skip
+            elif result.status == "skipped":
+                _emit({"event": "skipped", "input": str(result.input), "output": str(result.output),
+                       "reason": result.message})  # fmt: skip
+            else:
+                _emit({"event": "error", "input": str(result.input), "message": result.message})
+
+        def finish(self, summary):
+            _emit({"event": "summary", "converted": summary.converted, "skipped": summary.skipped,
+                   "failed": summary.failed})  # fmt: skip
+
+    return {"bar": BarReporter, "json": JsonReporter, "none": LineReporter}[mode]()
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write outputs here (created if needed), keeping sub-folders of folder INPUTs.")
+@click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders of folder INPUTs (and ** in globs).")
+@click.option("--suffix", default="_normal", show_default=True, help="Appended to each photo's name.")
+@click.option("--format", "fmt", type=click.Choice(["png", "tif", "exr"]), default="png", show_default=True,
+              help="png: 8/16-bit, tif: 16-bit, exr: 32-bit float (if this OpenCV build has OpenEXR).")
+@click.option("--bit-depth", type=click.Choice(["8", "16"]), default=None,
+              help="Bits per channel for png/tif  [default: png 8, tif 16].")
+@click.option("--convention", type=click.Choice(["opengl", "directx"]), default="opengl", show_default=True,
+              help="Green up (OpenGL: Blender, Maya) or down (DirectX: Unreal, 3ds Max).")
+@click.option("--strength", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Scale the slopes: 0 is flat, above 1 exaggerates.")
+@click.option("--seamless", is_flag=True, help="Make the maps tile (wrap at the borders).")
+@click.option("--method", type=click.Choice(["model", "sobel"]), default="model", show_default=True,
+              help="The neural network, or a fast classic gradient filter (no model needed).")
+@click.option("--detail", type=click.FloatRange(0, 1), default=None,
+              help="--method sobel only: 0 broad shapes to 1 fine grain  [default: 0.5].")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A .keras model file  [default: the shipped model]. Ignored with --method sobel.")
+@click.option("--height", is_flag=True, help="Also write a height map, <stem>_height.<format>.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs (by default they are skipped).")
+@click.option("--max-megapixels", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Refuse larger images (checked before decoding)  [default: 268].")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; errors are still printed.")
+@click.option("--progress", "progress_mode", type=click.Choice(["bar", "json", "none"]), default="bar",
+              show_default=True, help="json: one event object per line on stdout, for programs.")
+def convert(inputs, output_dir, recursive, suffix, fmt, bit_depth, convention, strength, seamless, method,
+            detail, model_path, height, overwrite, max_megapixels, quiet, progress_mode):  # fmt: skip
+    """Convert photos (files, folders, globs) into normal maps.
+
+    Each output goes beside its photo as <stem>_normal.png unless -o is given. Existing outputs
+    are skipped, so re-running a stopped batch resumes it; our own outputs are never taken as
+    input. Exit status: 0 all done, 1 some files failed, 2 bad invocation or model.
+    """
+    from normalgen import batch
+    from normalgen.imageio import DEFAULT_MAX_PIXELS
+
+    json_mode = progress_mode == "json"
+    options = batch.ConvertOptions(
+        output_dir=output_dir,
+        recursive=recursive,
+        suffix=suffix,
+        format=fmt,
+        bit_depth=None if bit_depth is None else int(bit_depth),
+        convention=convention,
+        strength=strength,
+        seamless=seamless,
+        method=method,
+        detail=detail,
+        height=height,
+        overwrite=overwrite,
+        max_pixels=DEFAULT_MAX_PIXELS if max_megapixels is None else int(max_megapixels * 1e6),
+    )
+    try:
+        options.validate()
+        model = batch.load_model_for(options, model_path)
+    except NormalgenError as e:
+        _fatal(str(e), json_mode=json_mode)
+    try:
+        summary = batch.run(inputs, options, model=model, reporter=_make_reporter(progress_mode, quiet))
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted; finished files are kept, run the same command again to resume.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(summary.exit_code)
+
+
+# --------------------------------------------------------------------------------------------
+# info
+# --------------------------------------------------------------------------------------------
+
+
+def _devices(backend: str) -> list[str]:
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return [f"{d.device_type}:{d.name.rsplit(':', 1)[-1]}" for d in tf.config.list_physical_devices()]
+        if backend == "jax":
+            import jax
+
+            return [str(d) for d in jax.devices()]
+        if backend == "torch":
+            import torch
+
+            return ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    except Exception as e:  # report, don't fail: info is what people run when things are broken
+        return [f"unknown ({type(e).__name__}: {e})"]
+    return []
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A .keras model file  [default: the shipped model].")
+def info(as_json, model_path):
+    """Show the version, the model (file, config, parameters), the Keras backend and devices.
+
+    Exit status 1 when the model cannot be loaded (everything else is still shown).
+    """
+    import keras
+
+    from normalgen.model import config_of
+    from normalgen.model_loading import load_model
+
+    data = {"version": __version__, "model": None, "model_config": None, "parameters": None,
+            "model_error": None, "keras": keras.__version__, "backend": keras.backend.backend()}  # fmt: skip
+    if model_path is None:
+        from normalgen.pretrained import DEFAULT_MODEL_PATH
+
+        model_path = DEFAULT_MODEL_PATH
+    data["model"] = str(model_path)
+    try:
+        model = load_model(model_path)
+        data["model_config"] = config_of(model).to_dict()
+        data["parameters"] = int(model.count_params())
+    except NormalgenError as e:
+        data["model_error"] = str(e)
+    data["devices"] = _devices(data["backend"])
+    if as_json:
+        _emit(data)
+    else:
+        click.echo(f"normalgen {data['version']}")
+        click.echo(f"model: {data['model']}")
+        if data["model_error"]:
+            click.echo(f"model error: {data['model_error']}")
+        else:
+            cfg = ", ".join(f"{k}={v}" for k, v in data["model_config"].items())
+            click.echo(f"model config: {cfg}")
+            click.echo(f"parameters: {data['parameters']:,}")
+        click.echo(f"keras: {data['keras']} (backend: {data['backend']})")
+        click.echo(f"devices: {', '.join(data['devices']) or 'none found'}")
+    if data["model_error"]:
+        click.echo(f"error: {data['model_error']}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+# --------------------------------------------------------------------------------------------
+# entry point
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv=None) -> None:
+    """Console-script entry: user errors are one line, a bug is one line too unless NORMALGEN_DEBUG=1."""
+    # TensorFlow's C++ INFO/WARNING chatter is not for CLI users (set it yourself to see it). Its
+    # few lines logged before absl is initialised cannot be silenced from here; they go to stderr.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        cli.main(args=argv, prog_name="normalgen", standalone_mode=True)
+    except NormalgenError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    except Exception as e:
+        if _debug():
+            raise
+        click.echo(
+            f"error: unexpected {type(e).__name__}: {' '.join(str(e).split())} "
+            "(set NORMALGEN_DEBUG=1 for the traceback).",
+            err=True,
+        )
+        sys.exit(EXIT_FAILED)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""normalgen.batch: input expansion, output paths, resumable and fault-isolated conversion."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from normalgen import batch
+from normalgen.batch import ConvertOptions, Reporter, find_inputs, plan, run
+from normalgen.errors import OutputError
+from normalgen.imageio import read_normal_map
+
+
+def photo(path: Path, size=(24, 32), seed=0) -> Path:
+    """A small textured photo (not flat, so Sobel gives non-trivial normals)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    a = np.random.default_rng(seed).integers(0, 256, (*size, 3), dtype=np.uint8)
+    Image.fromarray(a).save(path)
+    return path
+
+
+def sobel(**kw) -> ConvertOptions:
+    return ConvertOptions(method="sobel", **kw)
+
+
+class Recorder(Reporter):
+    def __init__(self):
+        self.events = []
+
+    def start(self, total):
+        self.events.append(("start", total))
+
+    def file_progress(self, job, index, total, fraction):
+        self.events.append(("progress", job.input.name, index, fraction))
+
+    def file_done(self, result, index, total):
+        self.events.append((result.status, result.input.name))
+
+    def finish(self, summary):
+        self.events.append(("finish", summary.converted, summary.skipped, summary.failed))
+
+
+def names(found):
+    return [f.path.name for f in found]
+
+
+# ---------------------------------------------------------------- inputs and paths
+
+
+def test_folder_expansion_skips_outputs_temps_hidden_and_non_images(tmp_path):
+    for n in ["b.png", "a.jpg", "a_normal.png", "a_height.png", "notes.txt", ".hidden.png",
+              ".a_normal.png.tmp-1234abcd.png", "sub/c.png", ".git/d.png"]:  # fmt: skip
+        photo(tmp_path / n) if n.endswith(".png") or n.endswith(".jpg") else (tmp_path / n).write_text("x")
+    assert names(find_inputs([tmp_path], sobel())) == ["a.jpg", "b.png"]
+    assert names(find_inputs([tmp_path], sobel(recursive=True))) == ["a.jpg", "b.png", "c.png"]
+
+
+def test_explicit_files_globs_missing_and_duplicates(tmp_path):
+    a, b = photo(tmp_path / "a.png"), photo(tmp_path / "b.png")
+    photo(tmp_path / "a_normal.png")
+    found = find_inputs([a, str(tmp_path / "*.png"), tmp_path / "missing.png", str(tmp_path / "*.tga")], sobel())
+    assert [(f.path.name, f.problem is None) for f in found] == [
+        ("a.png", True), ("b.png", True), ("missing.png", False), ("*.tga", False)]  # fmt: skip
+    assert "does not exist" in found[2].problem and "no images match" in found[3].problem
+    assert b  # b came from the glob, a only once
+
+
+def test_empty_folder_is_a_problem(tmp_path):
+    (tmp_path / "empty").mkdir()
+    [f] = find_inputs([tmp_path / "empty"], sobel())
+    assert "contains no images" in f.problem
+
+
+def test_output_paths(tmp_path):
+    p = photo(tmp_path / "in" / "sub" / "rock.png")
+    [job] = plan([tmp_path / "in" / "sub" / "rock.png"], sobel(height=True, format="tif"))
+    assert job.output == p.with_name("rock_normal.tif") and job.height_output == p.with_name("rock_height.tif")
+    out = tmp_path / "out"
+    [job] = plan([tmp_path / "in"], sobel(recursive=True, output_dir=out))
+    assert job.output == out / "sub" / "rock_normal.png"  # relative path inside the folder kept
+    [job] = plan([p], sobel(output_dir=out))
+    assert job.output == out / "rock_normal.png"  # a file given by name goes straight into -o
+
+
+def test_clashing_outputs_fail_up_front(tmp_path):
+    photo(tmp_path / "wall.png")
+    photo(tmp_path / "wall.jpg")
+    jobs = plan([tmp_path], sobel())
+    assert [j.problem is None for j in jobs] == [True, False]
+    assert "rename one" in jobs[1].problem
+
+
+def test_bad_options_are_refused_before_any_work(tmp_path):
+    with pytest.raises(OutputError, match="empty --suffix"):
+        sobel(suffix="").validate()
+    with pytest.raises(OutputError, match="differ"):
+        sobel(suffix="_x", height_suffix="_x").validate()
+    with pytest.raises(OutputError, match="bit"):
+        sobel(format="png", bit_depth=12).validate()
+    sobel(suffix="", output_dir=tmp_path).validate()
+
+
+# ---------------------------------------------------------------- conversion
+
+
+def test_batch_converts_then_resumes_without_reingesting(tmp_path):
+    for i in range(3):
+        photo(tmp_path / f"p{i}.png", seed=i)
+    rec = Recorder()
+    summary = run([tmp_path], sobel(height=True), reporter=rec)
+    assert (summary.converted, summary.skipped, summary.failed, summary.exit_code) == (3, 0, 0, 0)
+    assert rec.events[0] == ("start", 3) and rec.events[-1] == ("finish", 3, 0, 0)
+    assert rec.events[1] == ("progress", "p0.png", 0, 0.0)
+    normal = read_normal_map(tmp_path / "p0_normal.png")
+    assert normal.shape == (24, 32, 3) and np.allclose(np.linalg.norm(normal, axis=-1), 1, atol=0.02)
+    assert (tmp_path / "p0_height.png").exists()
+    stamp = (tmp_path / "p0_normal.png").stat().st_mtime_ns
+
+    summary = run([tmp_path], sobel(height=True))  # outputs are not new inputs; existing are skipped
+    assert (summary.converted, summary.skipped, summary.failed) == (0, 3, 0)
+    assert (tmp_path / "p0_normal.png").stat().st_mtime_ns == stamp
+    assert not list(tmp_path.glob("*_normal_normal*"))
+
+    summary = run([tmp_path], sobel(height=True, overwrite=True))
+    assert summary.converted == 3
+
+
+def test_missing_height_is_added_without_touching_the_normal_map(tmp_path):
+    photo(tmp_path / "p.png")
+    run([tmp_path], sobel())
+    before = (tmp_path / "p_normal.png").read_bytes()
+    summary = run([tmp_path], sobel(height=True))
+    assert summary.converted == 1 and (tmp_path / "p_height.png").exists()
+    assert (tmp_path / "p_normal.png").read_bytes() == before
+
+
+def test_one_bad_file_never_stops_the_others(tmp_path):
+    photo(tmp_path / "a.png")
+    (tmp_path / "b.png").write_bytes(b"")
+    (tmp_path / "c.png").write_text("not an image")
+    photo(tmp_path / "d.png")
+    rec = Recorder()
+    summary = run([tmp_path, tmp_path / "gone.png"], sobel(), reporter=rec)
+    assert (summary.converted, summary.failed, summary.exit_code) == (2, 3, 1)
+    assert [e for e in rec.events if e[0] in ("converted", "failed")] == [
+        ("converted", "a.png"), ("failed", "b.png"), ("failed", "c.png"), ("converted", "d.png"),
+        ("failed", "gone.png")]  # fmt: skip
+    assert sorted(os.listdir(tmp_path)) == ["a.png", "a_normal.png", "b.png", "c.png", "d.png", "d_normal.png"]
+
+
+def test_unexpected_error_is_one_file_with_a_traceback(tmp_path, monkeypatch):
+    import normalgen.inference as inference
+
+    real = inference.generate_normal_map
+
+    def flaky(image, **kw):
+        if image.shape[0] == 7:
+            raise RuntimeError("boom\nsecond line")
+        return real(image, **kw)
+
+    monkeypatch.setattr(inference, "generate_normal_map", flaky)
+    photo(tmp_path / "a.png", size=(7, 9))
+    photo(tmp_path / "b.png")
+    results = []
+
+    class Keep(Reporter):
+        def file_done(self, result, index, total):
+            results.append(result)
+
+    summary = run([tmp_path], sobel(), reporter=Keep())
+    assert (summary.converted, summary.failed) == (1, 1)
+    bad = results[0]
+    assert bad.status == "failed" and "\n" not in bad.message and "RuntimeError: boom second line" in bad.message
+    assert "Traceback" in bad.traceback
+    assert bad.error_line().startswith(str(tmp_path / "a.png") + ": ")
+
+
+def test_unwritable_output_folder_fails_each_file_cleanly(tmp_path):
+    photo(tmp_path / "a.png")
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the output folder should be")
+    summary = run([tmp_path / "a.png"], sobel(output_dir=blocker))
+    assert summary.failed == 1
+
+
+def test_interrupted_batch_resumes(tmp_path, monkeypatch):
+    import normalgen.inference as inference
+
+    for i in range(3):
+        photo(tmp_path / f"p{i}.png", seed=i)
+    real = inference.generate_normal_map
+    calls = []
+
+    def interrupt_second(image, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(image, **kw)
+
+    monkeypatch.setattr(inference, "generate_normal_map", interrupt_second)
+    with pytest.raises(KeyboardInterrupt):
+        run([tmp_path], sobel())
+    assert sorted(p.name for p in tmp_path.iterdir() if "_normal" in p.name) == ["p0_normal.png"]
+    monkeypatch.setattr(inference, "generate_normal_map", real)
+    summary = run([tmp_path], sobel())
+    assert (summary.converted, summary.skipped) == (2, 1)
+
+
+def test_directx_flips_green(tmp_path):
+    photo(tmp_path / "p.png")
+    run([tmp_path], sobel(suffix="_gl"))
+    run([tmp_path], sobel(suffix="_dx", convention="directx"))
+    gl = read_normal_map(tmp_path / "p_gl.png")
+    dx = read_normal_map(tmp_path / "p_dx.png", convention="directx")
+    assert np.abs(gl[..., 1]).max() > 0.1  # not a trivially flat map
+    np.testing.assert_allclose(dx[..., 1], -gl[..., 1], atol=0.02)
+    np.testing.assert_allclose(dx[..., [0, 2]], gl[..., [0, 2]], atol=0.02)
+
+
+def test_model_method_with_tiny_model_and_tile_progress(tmp_path, tiny_model):
+    photo(tmp_path / "p.png", size=(40, 56))
+    rec = Recorder()
+    summary = run([tmp_path], ConvertOptions(), model=tiny_model, reporter=rec)
+    assert summary.converted == 1
+    fractions = [e[3] for e in rec.events if e[0] == "progress"]
+    assert fractions[0] == 0.0 and all(0.0 <= f <= 1.0 for f in fractions)
+    assert read_normal_map(tmp_path / "p_normal.png").shape == (40, 56, 3)
+
+
+def test_error_line_does_not_repeat_the_path():
+    r = batch.FileResult(Path("x.png"), "failed", message="x.png is empty (0 bytes).")
+    assert r.error_line() == "x.png is empty (0 bytes)."
+    r = batch.FileResult(Path("x.png"), "failed", message="disk on fire.")
+    assert r.error_line() == "x.png: disk on fire."

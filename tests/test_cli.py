@@ -1,0 +1,319 @@
+"""The `normalgen` CLI: exit codes, one-line errors, JSON progress, lazy imports, end-to-end runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from normalgen import cli
+from normalgen.imageio import read_normal_map
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def photo(path: Path, size=(24, 32), seed=0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def invoke(*args, env=None):
+    return CliRunner().invoke(cli.cli, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def error_lines(result):
+    return [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+
+
+def events(result):
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def run_subprocess(*args, env_extra=None, timeout=120):
+    env = {**os.environ, **(env_extra or {}), "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    code = "import sys; from normalgen.cli import main; main(sys.argv[1:])"
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=timeout, encoding="utf-8")  # fmt: skip
+
+
+# ---------------------------------------------------------------- fast paths, lazy loading
+
+
+def test_help_and_version_do_not_import_tensorflow():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from normalgen.cli import cli\n"
+        "for args in (['--help'], ['--version'], ['convert', '--help']):\n"
+        "    r = CliRunner().invoke(cli, args)\n"
+        "    assert r.exit_code == 0, r.output\n"
+        "    print(r.output)\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'normalgen_training') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert out.returncode == 0, out.stderr
+    for name in ("convert", "info", "synth", "train", "eval", "normalgen 0.1.0", "--progress"):
+        assert name in out.stdout
+
+
+def test_training_commands_are_imported_only_when_invoked(monkeypatch):
+    import click
+
+    fake = types.ModuleType("fake_training_cli")
+
+    @click.command()
+    def synth():
+        click.echo("synth ran")
+
+    fake.synth = synth
+    monkeypatch.setitem(sys.modules, "fake_training_cli", fake)
+    monkeypatch.setitem(cli.LAZY_COMMANDS, "synth", ("fake_training_cli", "synth", "Make data."))
+    monkeypatch.setitem(cli.LAZY_COMMANDS, "train", ("no_such_module_here", "train", "Train."))
+    assert "Make data." in invoke("--help").output
+    assert invoke("synth").output == "synth ran\n"
+    result = CliRunner().invoke(cli.cli, ["train"])
+    assert result.exit_code == 1 and "not available" in result.output and "Traceback" not in result.output
+
+
+def test_usage_errors_exit_2():
+    assert CliRunner().invoke(cli.cli, ["convert"]).exit_code == 2
+    assert CliRunner().invoke(cli.cli, ["convert", "x.png", "--format", "jpg"]).exit_code == 2
+    assert CliRunner().invoke(cli.cli, ["convert", "x.png", "--strength", "-1"]).exit_code == 2
+
+
+# ---------------------------------------------------------------- convert
+
+
+def test_convert_folder_then_rerun_skips_and_overwrite_replaces(tmp_path):
+    for i in range(3):
+        photo(tmp_path / f"p{i}.png", seed=i)
+    r = invoke("convert", tmp_path, "--method", "sobel", "--height")
+    assert r.exit_code == 0, r.output
+    assert r.stderr.strip().splitlines()[-1] == "converted 3, skipped 0, failed 0"
+    out = tmp_path / "p0_normal.png"
+    before = out.stat().st_mtime_ns
+
+    r = invoke("convert", tmp_path, "--method", "sobel", "--height")  # outputs are not re-ingested
+    assert r.exit_code == 0
+    assert r.stderr.strip().splitlines()[-1] == "converted 0, skipped 3 (exist; --overwrite to redo), failed 0"
+    assert out.stat().st_mtime_ns == before
+
+    r = invoke("convert", tmp_path, "--method", "sobel", "--overwrite", "--quiet")
+    assert r.exit_code == 0 and r.stderr == ""
+    assert out.stat().st_mtime_ns != before
+
+
+def test_only_outputs_given_is_nothing_to_do(tmp_path):
+    photo(tmp_path / "a_normal.png")
+    r = invoke("convert", tmp_path / "a_normal.png", "--method", "sobel")
+    assert r.exit_code == 0 and "nothing to convert" in r.stderr
+    assert os.listdir(tmp_path) == ["a_normal.png"]
+
+
+def test_bad_files_are_one_line_each_and_the_rest_is_done(tmp_path):
+    photo(tmp_path / "a.png")
+    (tmp_path / "b.png").write_bytes(b"")
+    (tmp_path / "c.png").write_text("hello")
+    good = photo(tmp_path / "d.png", size=(40, 40))
+    cut = tmp_path / "e.png"
+    cut.write_bytes(good.read_bytes()[:300])
+    photo(tmp_path / "one.png", size=(1, 1))
+    photo(tmp_path / "odd.png", size=(7, 5))
+    r = invoke("convert", tmp_path, "--method", "sobel", "--progress", "none")
+    assert r.exit_code == 1
+    lines = error_lines(r)
+    assert len(lines) == 3
+    for line, name in zip(lines, ["b.png", "c.png", "e.png"]):
+        assert line.startswith(f"error: {tmp_path / name}") and line.endswith(".")
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == "converted 4, skipped 0, failed 3"
+    for name in ("a", "d", "one", "odd"):
+        assert (tmp_path / f"{name}_normal.png").exists()
+    assert read_normal_map(tmp_path / "odd_normal.png").shape == (7, 5, 3)
+    assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]
+
+
+def test_json_progress(tmp_path):
+    photo(tmp_path / "a.png")
+    (tmp_path / "b.png").write_bytes(b"")
+    photo(tmp_path / "c.png")
+    (tmp_path / "c_normal.png").write_bytes(b"already there")
+    r = invoke("convert", tmp_path, "--method", "sobel", "--progress", "json")
+    assert r.exit_code == 1
+    ev = events(r)  # every stdout line is one JSON object
+    assert ev[0] == {"event": "start", "total": 3}
+    assert ev[-1] == {"event": "summary", "converted": 1, "skipped": 1, "failed": 1}
+    a, b, c = (str(tmp_path / n) for n in ("a.png", "b.png", "c.png"))
+    assert {"event": "done", "input": a, "output": str(tmp_path / "a_normal.png"), "height": None} in ev
+    assert {"event": "skipped", "input": c, "output": str(tmp_path / "c_normal.png"), "reason": "exists"} in ev
+    [err] = [e for e in ev if e["event"] == "error"]
+    assert err["input"] == b and "empty" in err["message"]
+    progress = [e for e in ev if e["event"] == "progress"]
+    first = {}
+    for e in progress:
+        first.setdefault(e["input"], e)
+    assert [(e["input"], e["index"], e["total"]) for e in first.values()] == [(a, 0, 3), (b, 1, 3), (c, 2, 3)]
+    assert [e["fraction"] for e in first.values()] == pytest.approx([0, 1 / 3, 2 / 3], abs=1e-5)
+    fractions = [e["fraction"] for e in progress]
+    assert fractions == sorted(fractions) and all(0 <= f <= 1 for f in fractions)
+    assert (tmp_path / "c_normal.png").read_bytes() == b"already there"
+    assert len(error_lines(r)) == 1  # stderr still has the human line
+
+
+def test_16bit_output_and_directx_flip(tmp_path):
+    photo(tmp_path / "p.png")
+    assert invoke("convert", tmp_path / "p.png", "--method", "sobel", "--bit-depth", "16", "-q").exit_code == 0
+    raw = cv2.imread(str(tmp_path / "p_normal.png"), cv2.IMREAD_UNCHANGED)
+    assert raw.dtype == np.uint16
+    r = invoke("convert", tmp_path / "p.png", "--method", "sobel", "--bit-depth", "16", "--suffix", "_dx",
+               "--convention", "directx", "-q")  # fmt: skip
+    assert r.exit_code == 0
+    gl, dx = read_normal_map(tmp_path / "p_normal.png"), read_normal_map(tmp_path / "p_dx.png", convention="directx")
+    np.testing.assert_allclose(dx[..., 1], -gl[..., 1], atol=1e-3)
+    np.testing.assert_allclose(dx[..., 0], gl[..., 0], atol=1e-3)
+
+
+def test_pixel_limit_flag(tmp_path):
+    photo(tmp_path / "big.png", size=(100, 100))
+    r = invoke("convert", tmp_path / "big.png", "--method", "sobel", "--max-megapixels", "0.005")
+    assert r.exit_code == 1
+    [line] = error_lines(r)
+    assert "100×100 (0.01 MP), above the 0.005 MP limit; raise it with --max-megapixels" in line
+    assert invoke("convert", tmp_path / "big.png", "--method", "sobel", "--max-megapixels", "0.01").exit_code == 0
+
+
+def test_output_folder_that_cannot_be_created(tmp_path):
+    photo(tmp_path / "a.png")
+    photo(tmp_path / "b.png")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    r = invoke("convert", tmp_path / "a.png", tmp_path / "b.png", "--method", "sobel", "-o", blocker / "out")
+    assert r.exit_code == 1
+    assert len(error_lines(r)) == 2 and "Traceback" not in r.stderr
+
+
+def test_read_only_output_folder(tmp_path, monkeypatch):
+    """As root, permission bits do not stop writes; the refusal is simulated at os.open then."""
+    from normalgen import imageio
+
+    photo(tmp_path / "a.png")
+    out = tmp_path / "ro"
+    out.mkdir()
+    if os.geteuid() == 0:
+        real_open = os.open
+
+        def denied(path, flags, *a, **kw):
+            if str(path).startswith(str(out)) and flags & os.O_CREAT:
+                raise PermissionError(13, "Permission denied")
+            return real_open(path, flags, *a, **kw)
+
+        monkeypatch.setattr(imageio.os, "open", denied)
+    else:
+        out.chmod(0o500)
+    try:
+        r = invoke("convert", tmp_path / "a.png", "--method", "sobel", "-o", out)
+    finally:
+        out.chmod(0o700)
+    assert r.exit_code == 1
+    [line] = error_lines(r)
+    assert "is not writable" in line
+    assert os.listdir(out) == []
+
+
+def test_exr_or_fatal_before_any_file(tmp_path):
+    from normalgen.imageio import exr_available
+
+    photo(tmp_path / "a.png")
+    r = invoke("convert", tmp_path, "--method", "sobel", "--format", "exr")
+    if exr_available():
+        assert r.exit_code == 0 and (tmp_path / "a_normal.exr").exists()
+    else:
+        assert r.exit_code == 2
+        assert error_lines(r) == ["error: EXR is not available in this OpenCV build; use the png or tif format."]
+        assert sorted(os.listdir(tmp_path)) == ["a.png"]
+
+
+def test_missing_and_corrupt_model_are_fatal_one_line(tmp_path):
+    photo(tmp_path / "a.png")
+    bad = tmp_path / "corrupt.keras"
+    bad.write_bytes(b"PK\x03\x04 definitely not a keras archive")
+    for model in (tmp_path / "missing.keras", bad):
+        r = invoke("convert", tmp_path, "--model", model)
+        assert r.exit_code == 2, r.output
+        [line] = r.stderr.strip().splitlines()
+        assert line.startswith("error: ") and "Traceback" not in r.stderr
+    r = invoke("convert", tmp_path, "--model", bad, "--progress", "json")
+    [ev] = events(r)
+    assert ev["event"] == "error" and ev["input"] is None
+    assert sorted(os.listdir(tmp_path)) == ["a.png", "corrupt.keras"]
+
+
+def test_unexpected_error_is_one_line_unless_debug(tmp_path, monkeypatch):
+    import normalgen.inference as inference
+
+    def broken(image, **kw):
+        raise ZeroDivisionError("oops")
+
+    monkeypatch.setattr(inference, "generate_normal_map", broken)
+    photo(tmp_path / "a.png")
+    r = invoke("convert", tmp_path, "--method", "sobel")
+    assert r.exit_code == 1 and "Traceback" not in r.stderr
+    [line] = error_lines(r)
+    assert "unexpected ZeroDivisionError: oops" in line
+    r = invoke("convert", tmp_path, "--method", "sobel", env={"NORMALGEN_DEBUG": "1"})
+    assert "Traceback" in r.stderr and "ZeroDivisionError" in r.stderr
+
+
+def test_convert_with_the_tiny_model_and_info(tmp_path, tiny_model_path):
+    photo(tmp_path / "a.png", size=(33, 47))
+    r = invoke("convert", tmp_path, "--model", tiny_model_path, "--height", "--progress", "json")
+    assert r.exit_code == 0, r.output
+    assert events(r)[-1] == {"event": "summary", "converted": 1, "skipped": 0, "failed": 0}
+    assert read_normal_map(tmp_path / "a_normal.png").shape == (33, 47, 3)
+
+    r = invoke("info", "--json", "--model", tiny_model_path)
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["version"] == "0.1.0" and data["model"] == str(tiny_model_path)
+    assert data["model_config"]["base_filters"] == 4 and data["parameters"] > 0
+    assert data["backend"] and data["devices"]
+    r = invoke("info", "--model", tmp_path / "missing.keras")
+    assert r.exit_code == 1 and "model error:" in r.stdout and len(error_lines(r)) == 1
+
+
+# ---------------------------------------------------------------- end to end, real processes
+
+
+def test_end_to_end_subprocess_with_odd_paths(tmp_path):
+    folder = tmp_path / "my tëxtures Ω"
+    photo(folder / "sub" / "brîck wall.jpg")
+    (folder / "sub" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    out = tmp_path / "out put"
+    r = run_subprocess("convert", folder, "-r", "-o", out, "--method", "sobel", "--progress", "json")
+    assert r.returncode == 1, r.stderr
+    ev = [json.loads(line) for line in r.stdout.splitlines()]
+    assert ev[-1] == {"event": "summary", "converted": 1, "skipped": 0, "failed": 1}
+    assert (out / "sub" / "brîck wall_normal.png").exists()
+    assert [line for line in r.stderr.splitlines() if line.startswith("error: ")] == [
+        line for line in r.stderr.splitlines() if "broken.png" in line]  # fmt: skip
+    assert "Traceback" not in r.stderr
+
+    r = run_subprocess("convert", folder, "-r", "-o", out, "--method", "sobel")
+    assert r.returncode == 1  # the broken file is still broken; the good one is skipped
+    assert r.stderr.strip().splitlines()[-1] == "converted 0, skipped 1 (exist; --overwrite to redo), failed 1"
+
+
+def test_version_subprocess():
+    r = run_subprocess("--version")
+    assert r.returncode == 0 and r.stdout.strip() == "normalgen 0.1.0"
