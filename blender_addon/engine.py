@@ -127,8 +127,11 @@ def build_convert_args(exe: str, input_path: str, outdir: str, options: ConvertO
     return args
 
 
-def build_info_args(exe: str) -> list[str]:
-    return [exe, "info", "--json"]
+def build_info_args(exe: str, model_path: str = "") -> list[str]:
+    args = [exe, "info", "--json"]
+    if model_path:
+        args += ["--model", model_path]
+    return args
 
 
 def _fmt_float(value: float) -> str:
@@ -304,29 +307,29 @@ class EngineRun:
 
     @property
     def finished(self) -> bool:
-        """True once the process has exited and both pipes are drained."""
+        """True once the process has exited and both reader threads have queued their last line
+        (call poll() after it to fold those lines into the state)."""
         if self.proc.poll() is None:
             return False
         if any(t.is_alive() for t in self._threads):
             return False
-        self.poll()
         self.state.returncode = self.proc.returncode
         return True
 
     def wait(self, timeout: float | None = None, on_event=None) -> RunState:
         """Run to completion (background mode). Kills the process past ``timeout`` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.finished:
+        while True:
+            done = self.finished  # checked before draining, so no line can arrive after the last poll
             for event in self.poll():
                 if on_event:
                     on_event(event)
+            if done:
+                return self.state
             if deadline is not None and time.monotonic() > deadline:
                 self.cancel(remove_workdir=False)
                 raise EngineError(f"The normalgen engine did not finish within {timeout:.0f} s")
             time.sleep(0.02)
-        for t in self._threads:
-            t.join(timeout=1)
-        return self.state
 
     def cancel(self, remove_workdir: bool = True) -> None:
         self._cancelled = True
@@ -380,11 +383,15 @@ def start_convert(exe: str, input_path: str, options: ConvertOptions, jobdir: st
     return run, outdir
 
 
-def engine_info(exe: str, timeout: float = 120.0) -> dict:
-    """``normalgen info --json`` as a dict, or EngineError with the engine's one-line reason."""
+def engine_info(exe: str, timeout: float = 120.0, model_path: str = "") -> dict:
+    """``normalgen info --json`` as a dict, or EngineError with the engine's one-line reason.
+
+    The engine still prints its JSON (with "model_error") when the model cannot be loaded and exits
+    1; that is returned as a dict so the caller can say what is wrong with the model.
+    """
     try:
         proc = subprocess.run(
-            build_info_args(exe), stdin=subprocess.DEVNULL, capture_output=True,
+            build_info_args(exe, model_path), stdin=subprocess.DEVNULL, capture_output=True,
             env=engine_env(), timeout=timeout,
         )
     except FileNotFoundError:
@@ -395,10 +402,16 @@ def engine_info(exe: str, timeout: float = 120.0) -> dict:
         raise EngineError(f"Could not start the normalgen engine {exe}: {exc.strerror or exc}")
     out = proc.stdout.decode("utf-8", errors="replace")
     err = proc.stderr.decode("utf-8", errors="replace")
-    if proc.returncode != 0:
-        tail = _last_meaningful(err.splitlines()) or f"exit {proc.returncode}"
-        raise EngineError(f"normalgen info failed: {tail}")
-    return parse_info(out)
+    try:
+        info = parse_info(out)
+    except EngineError:
+        if proc.returncode != 0:
+            tail = _last_meaningful(err.splitlines()) or f"exit {proc.returncode}"
+            raise EngineError(f"normalgen info failed: {tail}")
+        raise
+    if proc.returncode != 0 and not info.get("model_error"):
+        info["model_error"] = _last_meaningful(err.splitlines()) or f"exit {proc.returncode}"
+    return info
 
 
 def parse_info(text: str) -> dict:
@@ -422,11 +435,14 @@ def parse_info(text: str) -> dict:
 
 
 def describe_info(info: dict) -> str:
-    """A one-line summary for the UI: version, model, backend."""
+    """A one-line summary for the UI: version, model, backend (and what is wrong with the model)."""
     version = info.get("version", "?")
     model = info.get("model_path") or info.get("model") or "no model"
     backend = info.get("backend", "?")
-    return f"normalgen {version} · model {os.path.basename(str(model)) or model} · {backend}"
+    text = f"normalgen {version} · model {os.path.basename(str(model)) or model} · {backend}"
+    if info.get("model_error"):
+        text += f" · model error: {info['model_error']}"
+    return text
 
 
 # --------------------------------------------------------------------------------------------------

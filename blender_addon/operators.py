@@ -206,8 +206,9 @@ class NORMALGEN_OT_generate_normal_map(bpy.types.Operator):
             return {"CANCELLED"}
         if event.type != "TIMER" or event.timer is not self._timer:
             return {"PASS_THROUGH"}
+        done = job.run.finished
         job.run.poll()
-        if not job.run.finished:
+        if not done:
             self._status(context, job.run.state.fraction)
             return {"PASS_THROUGH"}
         self._cleanup_modal(context)
@@ -239,22 +240,27 @@ class NORMALGEN_OT_test_engine(bpy.types.Operator):
         msg = engine.describe_info(info_or_exc)
         if prefs:
             prefs.engine_status = msg
-        self.report({"INFO"}, msg)
+        self.report({"WARNING"} if info_or_exc.get("model_error") else {"INFO"}, msg)
         return {"FINISHED"}
 
     @staticmethod
-    def _probe(context_exe):
+    def _probe(exe, model_path):
         try:
-            return engine.engine_info(context_exe)
+            return engine.engine_info(exe, model_path=model_path)
         except engine.EngineError as exc:
             return exc
+
+    @staticmethod
+    def _model(context):
+        prefs = addon_prefs(context)
+        return bpy.path.abspath(prefs.model_path) if (prefs and prefs.model_path) else ""
 
     def execute(self, context):
         try:
             exe = resolve_engine(context)
         except engine.EngineError as exc:
             return self._report_info(context, exc)
-        return self._report_info(context, self._probe(exe))
+        return self._report_info(context, self._probe(exe, self._model(context)))
 
     def invoke(self, context, event):
         if bpy.app.background or context.window is None:
@@ -264,7 +270,8 @@ class NORMALGEN_OT_test_engine(bpy.types.Operator):
         except engine.EngineError as exc:
             return self._report_info(context, exc)
         self._result = []
-        self._thread = threading.Thread(target=lambda: self._result.append(self._probe(exe)), daemon=True)
+        model = self._model(context)
+        self._thread = threading.Thread(target=lambda: self._result.append(self._probe(exe, model)), daemon=True)
         self._thread.start()
         wm = context.window_manager
         self._timer = wm.event_timer_add(_TIMER_STEP, window=context.window)

@@ -163,6 +163,11 @@ def test_engine_env_drops_blenders_python_variables(monkeypatch):
     assert engine.install_env()["PYTHONNOUSERSITE"] == "1"
 
 
+def test_info_args():
+    assert engine.build_info_args("ng") == ["ng", "info", "--json"]
+    assert engine.build_info_args("ng", "/m.keras") == ["ng", "info", "--json", "--model", "/m.keras"]
+
+
 def test_parse_and_describe_info():
     text = "some warning\n" + json.dumps({"version": "0.1.0", "model_path": "/x/normalgen.keras",
                                           "backend": "tensorflow"}) + "\n"
@@ -255,11 +260,17 @@ def test_engine_run_missing_executable(tmp_path):
         engine.EngineRun([str(tmp_path / "missing"), "convert"])
 
 
-def test_engine_info_against_fake(tmp_path):
+def test_engine_info_against_fake(tmp_path, monkeypatch):
     wrapper = tmp_path / "normalgen"
     wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" "$@"\n')
     wrapper.chmod(0o755)
     info = engine.engine_info(str(wrapper), timeout=60)
     assert info["version"] == "0.0.0-fake"
+    info = engine.engine_info(str(wrapper), timeout=60, model_path="/m/tiny.keras")
+    assert engine.describe_info(info) == "normalgen 0.0.0-fake · model tiny.keras · none"
+    # A model that cannot be loaded: exit 1, but the JSON still says what and why.
+    monkeypatch.setenv("NORMALGEN_FAKE_MODE", "error")
+    info = engine.engine_info(str(wrapper), timeout=60, model_path="/m/gone.keras")
+    assert engine.describe_info(info).endswith("model gone.keras · none · model error: no such file")
     with pytest.raises(engine.EngineError, match="not found"):
         engine.engine_info(str(tmp_path / "missing"))

@@ -27,7 +27,12 @@ def emit(obj):
 
 def main(argv):
     if argv[:1] == ["info"]:
-        emit({"version": "0.0.0-fake", "model_path": "/fake/model.keras", "backend": "none"})
+        model = argv[argv.index("--model") + 1] if "--model" in argv else "/fake/model.keras"
+        if os.environ.get("NORMALGEN_FAKE_MODE") == "error":
+            emit({"version": "0.0.0-fake", "model": model, "backend": "none", "model_error": "no such file"})
+            sys.stderr.write(f"error: model file not found: {model}\n")
+            return 1
+        emit({"version": "0.0.0-fake", "model": model, "model_error": None, "backend": "none"})
         return 0
     ap = argparse.ArgumentParser(prog="normalgen")
     ap.add_argument("command")

@@ -1,0 +1,473 @@
+"""The add-on inside a real Blender (bpy 5.0 from PyPI), against the real normalgen CLI.
+
+Run by tests/blender/run.sh in the bpy venv; NORMALGEN_ENGINE names the engine venv's ``normalgen``.
+The built zip is installed the way a user would (Install from Disk) into a throw-away user folder.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+bpy = pytest.importorskip("bpy")
+import numpy as np  # noqa: E402  (bpy's own numpy)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pngutil import read_png, write_png  # noqa: E402
+
+pytestmark = pytest.mark.blender
+
+TAG = "normalgen"
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def make_photo(path: Path, w: int = 64, h: int = 48) -> Path:
+    """A small 'photo': smooth bumps plus a ridge, in colour, so every method sees relief."""
+    rows = []
+    for y in range(h):
+        row = []
+        for x in range(w):
+            v = 0.5 + 0.3 * math.sin(x / 4.0) * math.cos(y / 5.0) + (0.15 if 20 <= x <= 24 else 0.0)
+            v = max(0.0, min(1.0, v))
+            row += [int(v * 255), int(v * 230 + 10), int(v * 200 + 20)]
+        rows.append(row)
+    write_png(path, w, h, rows)
+    return path
+
+
+def build_material(image, name="NG_Test", uv_map_node: str | None = None):
+    """A material on the Cube: Image Texture -> Principled BSDF Base Color, the image node active."""
+    obj = bpy.data.objects["Cube"]
+    bpy.context.view_layer.objects.active = obj
+    mat = bpy.data.materials.new(name)
+    if mat.node_tree is None:  # 4.x: materials start without nodes
+        mat.use_nodes = True
+    tree = mat.node_tree
+    tree.nodes.clear()
+    out = tree.nodes.new("ShaderNodeOutputMaterial")
+    out.location = (400, 0)
+    bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
+    tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
+    tex = tree.nodes.new("ShaderNodeTexImage")
+    tex.location = (-400, 0)
+    tex.image = image
+    tree.links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
+    if uv_map_node:
+        uv = tree.nodes.new("ShaderNodeUVMap")
+        uv.uv_map = uv_map_node
+        mapping = tree.nodes.new("ShaderNodeMapping")
+        tree.links.new(uv.outputs["UV"], mapping.inputs["Vector"])
+        tree.links.new(mapping.outputs["Vector"], tex.inputs["Vector"])
+    tree.nodes.active = tex
+    obj.material_slots[0].material = mat
+    return mat, tex, bsdf, out
+
+
+def snapshot(mat):
+    tree = mat.node_tree
+    nodes = sorted((n.name, n.bl_idname, getattr(getattr(n, "image", None), "name", None)) for n in tree.nodes)
+    links = sorted((lk.from_node.name, lk.from_socket.identifier, lk.to_node.name, lk.to_socket.identifier)
+                   for lk in tree.links)
+    return nodes, links, sorted(i.name for i in bpy.data.images)
+
+
+def tagged(mat, role):
+    return [n for n in mat.node_tree.nodes if n.get(TAG) == role]
+
+
+def linked_from(socket):
+    assert socket.is_linked, f"{socket.node.name}.{socket.name} is not linked"
+    return socket.links[0].from_node
+
+
+def blender_rgb(image) -> np.ndarray:
+    w, h = image.size
+    buf = np.empty(w * h * image.channels, dtype=np.float32)
+    image.pixels.foreach_get(buf)
+    return buf.reshape(h, w, image.channels)[::-1, :, :3]  # Blender stores rows bottom-up
+
+
+def png_rgb(path) -> np.ndarray:
+    w, h, c, depth, rows = read_png(path)
+    arr = np.asarray(rows, dtype=np.float64).reshape(h, w, c) / (65535.0 if depth == 16 else 255.0)
+    if c < 3:
+        arr = np.repeat(arr[:, :, :1], 3, axis=2)
+    return arr[:, :, :3]
+
+
+def run_cli(exe, photo, outdir, *extra):
+    outdir.mkdir(parents=True, exist_ok=True)
+    cmd = [exe, "convert", str(photo), "-o", str(outdir), "--suffix", "_normal", "--format", "png",
+           "--convention", "opengl", "--overwrite", "--progress", "none", *extra]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return outdir
+
+
+def generate(**kwargs):
+    kwargs.setdefault("method", "SOBEL")
+    return bpy.ops.normalgen.generate_normal_map(**kwargs)
+
+
+@pytest.fixture
+def photo(tmp_path):
+    (tmp_path / "photos").mkdir()
+    return make_photo(tmp_path / "photos" / "rock.png")
+
+
+@pytest.fixture(autouse=True)
+def _fresh(addon, real_engine):
+    addon.engine_path = real_engine
+    yield
+    for mat in list(bpy.data.materials):
+        if mat.name.startswith("NG_"):
+            bpy.data.materials.remove(mat)
+    for img in list(bpy.data.images):
+        bpy.data.images.remove(img)
+
+
+# -- the extension ---------------------------------------------------------------------------------
+
+
+def test_manifest_and_zip_pass_blenders_validator(addon_zip):
+    validator = Path(bpy.utils.system_resource("SCRIPTS")) / "addons_core" / "bl_pkg" / "cli" / "blender_ext.py"
+    proc = subprocess.run([sys.executable, str(validator), "validate", str(addon_zip)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_installed_as_an_extension_with_its_own_user_folder(addon):
+    mod = sys.modules["bl_ext.user_default.normalgen"]
+    assert type(addon).bl_idname == mod.__name__
+    user = bpy.utils.extension_path_user(mod.__name__)
+    assert user.startswith(os.environ["BLENDER_USER_RESOURCES"])
+    assert mod.preferences.private_venv_dir() == os.path.join(user, "venv")
+    # Nothing heavy came into Blender's Python with the add-on.
+    assert not any(m == "tensorflow" or m.startswith(("tensorflow.", "keras", "normalgen.")) for m in sys.modules)
+
+
+def test_test_engine_reports_version_and_model(addon, real_engine):
+    import json
+
+    assert bpy.ops.normalgen.test_engine() == {"FINISHED"}
+    info = subprocess.run([real_engine, "info", "--json"], capture_output=True, text=True).stdout
+    version = json.loads(info.strip().splitlines()[-1])["version"]
+    assert addon.engine_status.startswith(f"normalgen {version} · model ")
+    if addon.model_path:
+        assert os.path.basename(addon.model_path) in addon.engine_status
+        assert "model error" not in addon.engine_status
+
+
+def _wheel(folder: Path) -> Path:
+    """A tiny pure-Python wheel named normalgen whose console script answers ``info --json``."""
+    import base64
+    import hashlib
+    import zipfile
+
+    files = {
+        "normalgen_fake_engine.py": (
+            "import json, sys\n"
+            "def main():\n"
+            "    print(json.dumps({'version': '9.9.9-wheel', 'model_path': 'tiny.keras', 'backend': 'none'}))\n"
+        ),
+        "normalgen-9.9.9.dist-info/METADATA": "Metadata-Version: 2.1\nName: normalgen\nVersion: 9.9.9\n",
+        "normalgen-9.9.9.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        "normalgen-9.9.9.dist-info/entry_points.txt": "[console_scripts]\nnormalgen = normalgen_fake_engine:main\n",
+    }
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(text.encode())}")
+    record.append("normalgen-9.9.9.dist-info/RECORD,,")
+    files["normalgen-9.9.9.dist-info/RECORD"] = "\n".join(record) + "\n"
+    path = folder / "normalgen-9.9.9-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return path
+
+
+def test_install_engine_makes_a_private_venv(addon, tmp_path):
+    import site
+
+    mod = sys.modules["bl_ext.user_default.normalgen"]
+    blender_site = [Path(p) for p in site.getsitepackages()]
+    before = {p: sorted(os.listdir(p)) for p in blender_site if p.is_dir()}
+    addon.engine_source = str(_wheel(tmp_path))
+    addon.engine_path = ""
+    try:
+        assert bpy.ops.normalgen.install_engine() == {"FINISHED"}
+        venv = Path(mod.preferences.private_venv_dir())
+        assert venv.is_relative_to(Path(bpy.utils.extension_path_user(mod.__name__)))
+        exe = mod.engine.venv_executable(str(venv))
+        assert os.path.isfile(exe)
+        assert mod.preferences.resolve_engine() == exe  # found without setting a path
+        assert bpy.ops.normalgen.test_engine() == {"FINISHED"}
+        assert "9.9.9-wheel" in addon.engine_status and "tiny.keras" in addon.engine_status
+        assert {p: sorted(os.listdir(p)) for p in blender_site if p.is_dir()} == before
+    finally:
+        import shutil
+
+        shutil.rmtree(mod.preferences.private_venv_dir(), ignore_errors=True)
+        addon.engine_source = ""
+
+
+# -- the button ------------------------------------------------------------------------------------
+
+
+def test_poll_reason_without_an_active_image_node(photo):
+    mat, tex, bsdf, _out = build_material(bpy.data.images.load(str(photo)))
+    mat.node_tree.nodes.active = bsdf
+    assert not bpy.ops.normalgen.generate_normal_map.poll()
+    with pytest.raises(RuntimeError, match="is not an Image Texture node"):
+        generate()
+    mat.node_tree.nodes.active = tex
+    tex.image = None
+    with pytest.raises(RuntimeError, match="has no image"):
+        generate()
+
+
+def test_generate_wires_the_cli_result(photo, real_engine, tmp_path):
+    image = bpy.data.images.load(str(photo))
+    mat, tex, bsdf, out = build_material(image)
+    assert generate(strength=1.5) == {"FINISHED"}
+
+    nmap = linked_from(bsdf.inputs["Normal"])
+    assert nmap.bl_idname == "ShaderNodeNormalMap" and nmap.space == "TANGENT" and nmap.uv_map == ""
+    img_node = linked_from(nmap.inputs["Color"])
+    assert img_node.bl_idname == "ShaderNodeTexImage" and img_node.get(TAG) == "normal"
+    result = img_node.image
+    assert result.name == "rock_normal"
+    assert result.colorspace_settings.name == "Non-Color"
+    assert not result.packed_file
+    saved = photo.parent / "rock_normal.png"
+    assert saved.is_file() and Path(bpy.path.abspath(result.filepath)).resolve() == saved.resolve()
+    assert not out.inputs["Displacement"].is_linked
+    assert tex.image == image and linked_from(bsdf.inputs["Base Color"]) == tex
+
+    ref = run_cli(real_engine, photo, tmp_path / "ref", "--method", "sobel", "--bit-depth", "8", "--strength", "1.5")
+    expected = png_rgb(ref / "rock_normal.png")
+    got = blender_rgb(result)
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() < 1e-6
+    assert expected[:, :, 0].std() > 0.01  # the photo really has relief
+
+    # Running again updates the same image and nodes.
+    before = snapshot(mat)
+    assert generate(strength=1.5) == {"FINISHED"}
+    assert snapshot(mat) == before
+    assert len(tagged(mat, "normal")) == 1 and len(tagged(mat, "normal_map")) == 1
+    assert bpy.data.images["rock_normal"] == result and np.abs(blender_rgb(result) - expected).max() < 1e-6
+
+
+@pytest.mark.skipif(not os.environ.get("NORMALGEN_TEST_MODEL"), reason="NORMALGEN_TEST_MODEL (a tiny .keras) not set")
+def test_model_method_matches_the_cli(photo, real_engine, tmp_path, addon):
+    model = os.environ["NORMALGEN_TEST_MODEL"]
+    assert addon.model_path == model
+    mat, tex, bsdf, _out = build_material(bpy.data.images.load(str(photo)))
+    assert generate(method="MODEL", seamless=True) == {"FINISHED"}
+    result = linked_from(linked_from(bsdf.inputs["Normal"]).inputs["Color"]).image
+    ref = run_cli(real_engine, photo, tmp_path / "refm", "--method", "model", "--model", model, "--seamless")
+    assert np.abs(blender_rgb(result) - png_rgb(ref / "rock_normal.png")).max() < 1e-6
+
+
+def test_invoke_in_background_runs_synchronously(photo):
+    build_material(bpy.data.images.load(str(photo)))
+    assert bpy.app.background
+    assert bpy.ops.normalgen.generate_normal_map("INVOKE_DEFAULT", method="SOBEL") == {"FINISHED"}
+    assert "rock_normal" in bpy.data.images
+
+
+def test_16bit_is_a_float_image_matching_the_cli(photo, real_engine, tmp_path):
+    mat, tex, bsdf, _out = build_material(bpy.data.images.load(str(photo)))
+    assert generate(use_16bit=True) == {"FINISHED"}
+    result = linked_from(linked_from(bsdf.inputs["Normal"]).inputs["Color"]).image
+    assert result.is_float and result.colorspace_settings.name == "Non-Color"
+    ref = run_cli(real_engine, photo, tmp_path / "ref16", "--method", "sobel", "--bit-depth", "16")
+    _w, _h, _c, depth, _rows = read_png(ref / "rock_normal.png")
+    assert depth == 16
+    assert np.abs(blender_rgb(result) - png_rgb(ref / "rock_normal.png")).max() < 1e-4
+
+
+def test_height_map_adds_an_unconnected_displacement(photo, real_engine, tmp_path):
+    mat, tex, bsdf, out = build_material(bpy.data.images.load(str(photo)))
+    assert generate(height_map=True) == {"FINISHED"}
+    (disp,) = tagged(mat, "displacement")
+    assert disp.bl_idname == "ShaderNodeDisplacement"
+    himg = linked_from(disp.inputs["Height"])
+    assert himg.image.name == "rock_height" and himg.image.colorspace_settings.name == "Non-Color"
+    assert (photo.parent / "rock_height.png").is_file()
+    assert not out.inputs["Displacement"].is_linked
+    ref = run_cli(real_engine, photo, tmp_path / "refh", "--method", "sobel", "--height")
+    assert np.abs(blender_rgb(himg.image)[:, :, 0] - png_rgb(ref / "rock_height.png")[:, :, 0]).max() < 1e-6
+
+    assert generate(height_map=True, connect_displacement=True) == {"FINISHED"}
+    assert linked_from(out.inputs["Displacement"]) == disp
+    assert len(tagged(mat, "displacement")) == 1 and len(tagged(mat, "height")) == 1
+
+
+def test_packed_source_gives_a_packed_result(photo, real_engine, tmp_path):
+    image = bpy.data.images.load(str(photo))
+    image.pack()
+    os.remove(photo)  # only the .blend has it now
+    mat, tex, bsdf, _out = build_material(image)
+    assert generate() == {"FINISHED"}
+    result = linked_from(linked_from(bsdf.inputs["Normal"]).inputs["Color"]).image
+    assert result.packed_file is not None and result.name == "rock_normal"
+    assert not (photo.parent / "rock_normal.png").exists()
+    (tmp_path / "again").mkdir()
+    make_photo(tmp_path / "again" / "rock.png")
+    ref = run_cli(real_engine, tmp_path / "again" / "rock.png", tmp_path / "refp", "--method", "sobel")
+    assert np.abs(blender_rgb(result) - png_rgb(ref / "rock_normal.png")).max() < 1e-6
+    # Re-run with a packed result: still one image, still packed.
+    n_images = len(bpy.data.images)
+    assert generate() == {"FINISHED"}
+    assert len(bpy.data.images) == n_images and bpy.data.images["rock_normal"].packed_file is not None
+
+
+def test_generated_unsaved_image_is_exported_then_packed():
+    image = bpy.data.images.new("Painted", 32, 32)
+    image.generated_type = "COLOR_GRID"
+    mat, tex, bsdf, _out = build_material(image)
+    assert generate() == {"FINISHED"}
+    result = linked_from(linked_from(bsdf.inputs["Normal"]).inputs["Color"]).image
+    assert result.name == "Painted_normal" and result.packed_file is not None
+    assert tuple(result.size) == (32, 32)
+    assert image.source == "GENERATED" and image.filepath == ""  # the source is left as it was
+
+
+def test_uv_map_of_the_source_is_used(photo, fake_engine, addon):
+    addon.engine_path = fake_engine
+    mat, tex, bsdf, _out = build_material(bpy.data.images.load(str(photo)), uv_map_node="Detail UVs")
+    assert generate() == {"FINISHED"}
+    nmap = linked_from(bsdf.inputs["Normal"])
+    assert nmap.uv_map == "Detail UVs"
+    img_node = linked_from(nmap.inputs["Color"])
+    # The normal texture shares the source's mapping so the two stay aligned.
+    assert linked_from(img_node.inputs["Vector"]).bl_idname == "ShaderNodeMapping"
+
+
+# -- failures leave the material as it was ---------------------------------------------------------
+
+
+def test_missing_engine_reports_and_changes_nothing(photo, addon, tmp_path):
+    addon.engine_path = str(tmp_path / "no" / "normalgen")
+    mat, *_ = build_material(bpy.data.images.load(str(photo)))
+    before = snapshot(mat)
+    with pytest.raises(RuntimeError, match="normalgen engine set in the preferences was not found"):
+        generate()
+    assert snapshot(mat) == before
+    assert not (photo.parent / "rock_normal.png").exists()
+
+
+@pytest.mark.parametrize("mode,message", [("error", "the photo is too small to convert"),
+                                          ("crash", "killed"), ("usage", "no such option")])
+def test_engine_failures_report_and_change_nothing(photo, addon, fake_engine, monkeypatch, mode, message):
+    addon.engine_path = fake_engine
+    monkeypatch.setenv("NORMALGEN_FAKE_MODE", mode)
+    mat, *_ = build_material(bpy.data.images.load(str(photo)))
+    before = snapshot(mat)
+    with pytest.raises(RuntimeError, match=message):
+        generate()
+    assert snapshot(mat) == before
+
+
+def test_unreadable_image_reports_and_changes_nothing(tmp_path):
+    image = bpy.data.images.new("Broken", 8, 8)
+    image.source = "FILE"
+    image.filepath = str(tmp_path / "missing.png")
+    mat, *_ = build_material(image)
+    before = snapshot(mat)
+    with pytest.raises(RuntimeError, match="no pixels"):
+        generate()
+    assert snapshot(mat) == before
+
+
+# -- the modal path, driven by hand (bpy as a module has no window to run a modal handler) ------------
+
+
+class _Event:
+    def __init__(self, type_, timer=None, value="NOTHING"):
+        self.type, self.timer, self.value = type_, timer, value
+
+
+def _modal_shim(**props):
+    """The operator's own modal code on a stand-in ``self`` (and a context with no window)."""
+    op_cls = sys.modules["bl_ext.user_default.normalgen.operators"].NORMALGEN_OT_generate_normal_map
+
+    class Shim:
+        pass
+
+    for name in ("modal", "_finish", "_cleanup_modal", "_status", "_start", "_options", "cancel"):
+        setattr(Shim, name, op_cls.__dict__[name])
+    shim = Shim()
+    shim.strength, shim.seamless, shim.method, shim.use_16bit = 1.0, False, "SOBEL", False
+    shim.height_map, shim.connect_displacement = False, False
+    for k, v in props.items():
+        setattr(shim, k, v)
+    shim.reports, shim.status = [], []
+    shim.report = lambda kind, msg: shim.reports.append((next(iter(kind)), msg))
+    shim._workspace = type("WS", (), {"status_text_set": staticmethod(shim.status.append)})()
+    shim._timer = object()
+    removed = []
+    ctx = type("Ctx", (), {"screen": None,
+                           "window_manager": type("WM", (), {"event_timer_remove": staticmethod(removed.append)})()})()
+    return shim, ctx, removed
+
+
+def _drive(shim, ctx, until_fraction=None, timeout=120.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    worst = 0.0
+    while time.monotonic() < deadline:
+        t0 = time.monotonic()
+        ret = shim.modal(ctx, _Event("TIMER", shim._timer))
+        worst = max(worst, time.monotonic() - t0)
+        if ret != {"PASS_THROUGH"}:
+            return ret, worst
+        if until_fraction is not None and shim._job.run.state.fraction >= until_fraction:
+            return ret, worst
+        # Other events pass through untouched while the engine runs.
+        assert shim.modal(ctx, _Event("MOUSEMOVE")) == {"PASS_THROUGH"}
+        time.sleep(0.05)
+    raise AssertionError("the modal run did not end")
+
+
+def test_modal_run_shows_progress_and_finishes(photo):
+    mat, tex, bsdf, _out = build_material(bpy.data.images.load(str(photo)))
+    shim, ctx, removed = _modal_shim()
+    shim._job = shim._start(bpy.context)
+    assert shim._job is not None, shim.reports
+    ret, worst = _drive(shim, ctx)
+    assert ret == {"FINISHED"}, shim.reports
+    assert worst < 0.5  # a timer tick never waits for the engine (the ticks that wire nodes included)
+    assert any("%" in s for s in shim.status if s) and shim.status[-1] is None  # status bar restored
+    assert removed == [shim._timer]
+    assert linked_from(bsdf.inputs["Normal"]).bl_idname == "ShaderNodeNormalMap"
+    assert not os.path.exists(shim._job.jobdir)
+
+
+def test_escape_kills_the_engine_and_changes_nothing(photo, addon, fake_engine, monkeypatch):
+    addon.engine_path = fake_engine
+    monkeypatch.setenv("NORMALGEN_FAKE_MODE", "slow")
+    mat, *_ = build_material(bpy.data.images.load(str(photo)))
+    before = snapshot(mat)
+    shim, ctx, removed = _modal_shim()
+    shim._job = shim._start(bpy.context)
+    _drive(shim, ctx, until_fraction=0.001)
+    proc = shim._job.run.proc
+    assert proc.poll() is None
+    assert shim.modal(ctx, _Event("ESC", value="PRESS")) == {"CANCELLED"}
+    assert proc.poll() is not None  # killed, not left running
+    assert not os.path.exists(shim._job.jobdir)  # temp files gone
+    assert ("ERROR", "normalgen: cancelled") in shim.reports
+    assert shim.status[-1] is None and removed == [shim._timer]
+    assert snapshot(mat) == before
