@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from array import array
 
 import bpy
 
@@ -102,28 +103,42 @@ def export_source(image, folder: str) -> str:
     if not image.has_data or image.size[0] == 0 or image.size[1] == 0:
         raise RuntimeError(f"The image {image.name!r} has no pixels that Blender can read")
     path = os.path.join(folder, stem + ".png")
-    old_format = image.file_format
+    # Copy the pixels into a throw-away image and save that: Image.save(filepath=...) on the source
+    # itself would turn a generated image into a file image on 4.2 (save_copy only came later).
+    width, height = image.size
+    values = _rgba_pixels(image, width * height)
+    tmp = bpy.data.images.new("normalgen_export", width, height, alpha=True, float_buffer=image.is_float)
     try:
-        try:
-            image.file_format = "PNG"
-        except Exception:
-            pass
-        try:
-            image.save(filepath=path, save_copy=True)  # 4.4+: leaves the image's own path alone
-        except TypeError:
-            old_raw = image.filepath_raw
-            try:
-                image.save(filepath=path)
-            finally:
-                image.filepath_raw = old_raw
+        if image.is_float:
+            tmp.colorspace_settings.name = image.colorspace_settings.name
+        tmp.pixels.foreach_set(values)
+        tmp.filepath_raw = path
+        tmp.file_format = "PNG"
+        tmp.save()
     finally:
-        try:
-            image.file_format = old_format
-        except Exception:
-            pass
+        bpy.data.images.remove(tmp)
     if not os.path.isfile(path):
         raise RuntimeError(f"Could not write a copy of the image {image.name!r}")
     return path
+
+
+def _rgba_pixels(image, count: int) -> array:
+    """The image's pixels as flat RGBA float32 (compact: no Python float per value)."""
+    ch = image.channels
+    src = array("f", bytes(4 * count * ch))
+    image.pixels.foreach_get(src)
+    if ch == 4:
+        return src
+    out = array("f", [1.0]) * (count * 4)
+    if ch >= 3:
+        for c in range(3):
+            out[c::4] = src[c::ch]
+    else:  # grey, grey + alpha
+        for c in range(3):
+            out[c::4] = src[0::ch]
+        if ch == 2:
+            out[3::4] = src[1::ch]
+    return out
 
 
 # --------------------------------------------------------------------------------------------------

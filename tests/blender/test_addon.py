@@ -28,13 +28,13 @@ TAG = "normalgen"
 # -- helpers ---------------------------------------------------------------------------------------
 
 
-def make_photo(path: Path, w: int = 64, h: int = 48) -> Path:
+def make_photo(path: Path, w: int = 64, h: int = 48, phase: float = 0.0) -> Path:
     """A small 'photo': smooth bumps plus a ridge, in colour, so every method sees relief."""
     rows = []
     for y in range(h):
         row = []
         for x in range(w):
-            v = 0.5 + 0.3 * math.sin(x / 4.0) * math.cos(y / 5.0) + (0.15 if 20 <= x <= 24 else 0.0)
+            v = 0.5 + 0.3 * math.sin(x / 4.0 + phase) * math.cos(y / 5.0) + (0.15 if 20 <= x <= 24 else 0.0)
             v = max(0.0, min(1.0, v))
             row += [int(v * 255), int(v * 230 + 10), int(v * 200 + 20)]
         rows.append(row)
@@ -341,6 +341,23 @@ def test_generated_unsaved_image_is_exported_then_packed():
     assert result.name == "Painted_normal" and result.packed_file is not None
     assert tuple(result.size) == (32, 32)
     assert image.source == "GENERATED" and image.filepath == ""  # the source is left as it was
+
+
+def test_painted_unsaved_changes_are_what_gets_converted(photo, real_engine, tmp_path):
+    image = bpy.data.images.load(str(photo))
+    painted = bpy.data.images.load(str(make_photo(tmp_path / "painted.png", phase=1.3)))
+    buf = np.empty(len(image.pixels), dtype=np.float32)
+    painted.pixels.foreach_get(buf)
+    image.pixels.foreach_set(buf)  # as if painted in the Image Editor, not saved
+    image.update()
+    assert image.is_dirty
+    mat, tex, bsdf, _out = build_material(image)
+    assert generate() == {"FINISHED"}
+    result = linked_from(linked_from(bsdf.inputs["Normal"]).inputs["Color"]).image
+    assert result.packed_file is not None  # unsaved pixels: the result goes into the .blend
+    ref = run_cli(real_engine, tmp_path / "painted.png", tmp_path / "refd", "--method", "sobel")
+    assert np.abs(blender_rgb(result) - png_rgb(ref / "painted_normal.png")).max() < 1e-6
+    assert image.is_dirty and Path(bpy.path.abspath(image.filepath)) == photo  # the source is untouched
 
 
 def test_uv_map_of_the_source_is_used(photo, fake_engine, addon):
