@@ -40,7 +40,7 @@ def active_image_node(context):
     if mat is None:
         return None, f"The active object {obj.name!r} has no material"
     tree = mat.node_tree
-    if tree is None:
+    if tree is None or (bpy.app.version < (5, 0, 0) and not mat.use_nodes):  # 5.0: always nodes
         return None, f"The material {mat.name!r} does not use nodes"
     node = tree.nodes.active
     if node is None:

@@ -278,6 +278,17 @@ def test_model_method_matches_the_cli(photo, real_engine, tmp_path, addon):
     assert np.abs(blender_rgb(result) - png_rgb(ref / "rock_normal.png")).max() < 1e-6
 
 
+def test_ctrl_z_undoes_the_whole_change(photo):
+    mat, *_ = build_material(bpy.data.images.load(str(photo)))
+    name = mat.name
+    bpy.ops.ed.undo_push(message="material built")
+    before = snapshot(mat)
+    assert bpy.ops.normalgen.generate_normal_map("EXEC_DEFAULT", True, method="SOBEL") == {"FINISHED"}
+    assert snapshot(bpy.data.materials[name]) != before
+    bpy.ops.ed.undo()
+    assert snapshot(bpy.data.materials[name]) == before  # nodes, links and the new image all gone
+
+
 def test_invoke_in_background_runs_synchronously(photo):
     build_material(bpy.data.images.load(str(photo)))
     assert bpy.app.background
@@ -488,3 +499,51 @@ def test_escape_kills_the_engine_and_changes_nothing(photo, addon, fake_engine, 
     assert ("ERROR", "normalgen: cancelled") in shim.reports
     assert shim.status[-1] is None and removed == [shim._timer]
     assert snapshot(mat) == before
+
+
+# -- the UI draws (with a stand-in layout: bpy as a module has no screen) ----------------------------
+
+
+class _Layout:
+    def __init__(self, log):
+        self.log, self.enabled = log, True
+
+    def _child(self, *a, **k):
+        return _Layout(self.log)
+
+    column = row = box = _child
+
+    def separator(self, *a, **k):
+        pass
+
+    def label(self, text="", **k):
+        self.log.append(("label", text))
+
+    def prop(self, data, name, **k):
+        assert hasattr(data, name), name
+        self.log.append(("prop", name))
+
+    def operator(self, idname, **k):
+        self.log.append(("operator", idname))
+        return type("OpProps", (), {})()
+
+
+def test_panels_and_preferences_draw(photo, addon):
+    mod = sys.modules["bl_ext.user_default.normalgen"]
+    log = []
+    mat, tex, bsdf, _out = build_material(bpy.data.images.load(str(photo)))
+    mat.node_tree.nodes.active = bsdf
+    mod.panels.draw_generate(_Layout(log), bpy.context)
+    assert ("operator", "normalgen.generate_normal_map") in log
+    assert any(kind == "label" and "not an Image Texture node" in text for kind, text in log)  # the reason
+    mat.node_tree.nodes.active = tex
+    log.clear()
+    mod.panels.draw_generate(_Layout(log), bpy.context)
+    assert ("label", "NG_Test / rock.png") in log
+    assert {name for kind, name in log if kind == "prop"} >= {"method", "strength", "seamless", "use_16bit",
+                                                              "height_map", "connect_displacement"}
+    log.clear()
+    type(addon).draw(type("Self", (), {"layout": _Layout(log), **{k: getattr(addon, k) for k in (
+        "engine_path", "engine_source", "model_path", "timeout", "engine_status")}})(), bpy.context)
+    assert ("operator", "normalgen.test_engine") in log and ("operator", "normalgen.install_engine") in log
+    assert any(kind == "label" and text.startswith("Using: ") for kind, text in log)
