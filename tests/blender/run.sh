@@ -42,7 +42,9 @@ echo "tests/blender/run.sh: bpy venv ready in $((t1 - t0)) s; engine: $NORMALGEN
 # tested end to end in seconds, whatever the state of the shipped weights.
 if [ -z "${NORMALGEN_TEST_MODEL:-}" ]; then
     ENGINE_PY="$(dirname "$NORMALGEN_ENGINE")/python"
-    TINY="$(mktemp -d)/tiny.keras"
+    TINY_DIR="$(mktemp -d)"
+    trap 'rm -rf "$TINY_DIR"' EXIT
+    TINY="$TINY_DIR/tiny.keras"
     if "$ENGINE_PY" -c "import sys, keras; from normalgen.model import ModelConfig, build_model
 keras.utils.set_random_seed(1); build_model(ModelConfig(base_filters=4, depth=4)).save(sys.argv[1])" "$TINY" >/dev/null 2>&1; then
         export NORMALGEN_TEST_MODEL="$TINY"
