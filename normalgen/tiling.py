@@ -5,22 +5,26 @@ is cut into fixed-size tiles, a few tiles go through the net per call, and the p
 blended back into one float32 output. How, and why:
 
 * Each axis is covered by n tiles of one length t (a multiple of the net's stride, at most `tile`)
-  that overlap their neighbours by at least `overlap` pixels. t is shrunk to the smallest length
-  that still covers the axis with n tiles, so the work done ("redundancy" = computed pixels /
-  output pixels) stays near 1: about 1.1-1.3x for big images with a 512-768 tile and a 32-64
-  overlap, where DeepBump's fixed half-tile overlap costs up to 4x.
+  that overlap their neighbours by `overlap` pixels. t is shrunk to the smallest length that
+  still covers the axis with n tiles, so the work done ("redundancy" = computed pixels / output
+  pixels) stays near 1: about 1.2x for big images with a 768 tile and a 64 overlap, where
+  DeepBump's half-tile overlap costs up to 4x.
+* All tile starts lie on one grid of the stride (so `overlap` is a multiple of it): the U-Net
+  pools by 16, and two tiles shifted by a non-multiple would see different pooling grids and
+  disagree by many degrees in their overlap.
 * A tile's prediction is weighted by a separable window that is 0 across the outer quarter of an
   overlap it shares with a neighbour and rises to 1 across the middle half (a raised cosine).
-  Neighbouring ramps are complementary, so the cross-fade has no seam, and the pixels a tile sees
-  with the least context (its edges, where the net's zero padding shows) do not count. The summed weights are separable too (a row profile times a column
-  profile): dividing by them needs two 1-D arrays, not a full-size weight map.
-* Pixels outside the image are read through an index map, never padded in memory: mirror
-  reflection (edge not repeated) in normal mode, so border pixels get plausible context and
-  sizes that are not a multiple of the stride are padded; wrap-around in seamless mode, where the
-  tiles lie on a circle and the tile that straddles the wrap border blends like any other, so the
-  result tiles seamlessly.
-* An axis shorter than a tile gets a single tile (one pass); a 1-pixel image is a 16-pixel tile of
-  that pixel. Memory is the input, the output and one batch of tiles; nothing else grows with the
+  Neighbouring ramps are complementary, so the cross-fade has no seam, and the pixels a tile
+  predicts with the least context (its edges, where the net's zero padding shows) do not count.
+  The summed weights are separable too (a row profile times a column profile): dividing by them
+  needs two 1-D arrays, not a full-size weight map.
+* Pixels outside the image are read through an index map, never padded in memory. Normal mode:
+  mirror reflection (edge not repeated), with at least half an overlap of it at each border so
+  border pixels are predicted as well as inner ones; it also pads sizes that are not a multiple
+  of the stride. Seamless mode: wrap-around; the tiles lie on a circle and the tile that
+  straddles the wrap border blends like any other, so the result tiles seamlessly.
+* An axis shorter than a tile gets a single tile (one pass); a 1-pixel image is a tile of that
+  one pixel. Memory is the input, the output and one batch of tiles; nothing else grows with the
   image.
 """
 
