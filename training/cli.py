@@ -48,7 +48,8 @@ def synth(out, count, size, seed, start):
 @click.option("--from", "init", default="pretrained", show_default=True,
               help="'pretrained' (fine-tune the shipped weights), 'scratch', or a .keras file.")
 @click.option("--val", multiple=True, type=click.Path(), help="Validation pairs folder (repeatable).")
-@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Epochs in all [default: 20; with --resume, the run's own].")
 @click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True, help="Batches per epoch.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--patch", type=click.IntRange(min=32), default=128, show_default=True, help="Patch side in pixels.")
@@ -74,6 +75,8 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
 
     if learning_rate is None:
         learning_rate = 1e-3 if init == "scratch" else 2e-4
+    if epochs is None:
+        epochs = 0 if resume else 20
     settings = TrainSettings(data=list(data), out=out, init=init, val=list(val) or None, epochs=epochs,
                              steps=steps, batch_size=batch_size, patch=patch, learning_rate=learning_rate,
                              seed=seed, workers=workers, precision=precision, base_filters=base_filters)

@@ -16,7 +16,7 @@ import numpy as np
 
 from normalgen.imageio import read_normal_map, read_photo
 from normalgen.preprocess import normalize_photo
-from normalgen.vectors import angular_error_deg, normalize
+from normalgen.vectors import angular_error_deg, convert_convention, normalize
 
 from . import augment
 from .pairing import Pair
@@ -57,7 +57,7 @@ def load_pair(pair: Pair, max_side: int | None = None):
     Raises ValueError when the two images differ in size.
     """
     photo = read_photo(pair.color)
-    normals = read_normal_map(pair.normal, convention=pair.convention)
+    normals = convert_convention(read_normal_map(pair.normal, convention=pair.convention), pair.convention, "opengl")
     if photo.shape[:2] != normals.shape[:2]:
         raise ValueError(f"{pair.color.name} is {photo.shape[1]}x{photo.shape[0]} but its normal map is "
                          f"{normals.shape[1]}x{normals.shape[0]}")

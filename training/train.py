@@ -143,7 +143,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
         raise TrainError(f"nothing to resume in {run}: no state.json there")
     if resume:
         saved = TrainSettings(**state["settings"])
-        saved.epochs = max(settings.epochs, saved.epochs) if settings.epochs else saved.epochs
+        saved.epochs = settings.epochs or saved.epochs  # resuming may lengthen or shorten the run
         settings = saved
     run.mkdir(parents=True, exist_ok=True)
 

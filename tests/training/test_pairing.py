@@ -1,0 +1,64 @@
+"""Pair discovery under the names texture downloads use."""
+
+from pathlib import Path
+
+from normalgen_training.pairing import find_pairs
+
+
+def _touch(folder: Path, *names):
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        (folder / n).write_bytes(b"x")
+
+
+def test_finds_pairs_in_all_three_layouts(tmp_path):
+    _touch(tmp_path / "synth", "000_color.png", "000_normal.png")
+    _touch(tmp_path / "ambientcg", "Bricks076C_1K-PNG_Color.png", "Bricks076C_1K-PNG_NormalGL.png",
+           "Bricks076C_1K-PNG_Roughness.png", "Wood01_2K-JPG_Color.jpg", "Wood01_2K-JPG_NormalDX.jpg")
+    _touch(tmp_path / "polyhaven", "rock_wall_diff_2k.jpg", "rock_wall_nor_gl_2k.exr",
+           "bark_diff_1k.png", "bark_nor_dx_1k.png")
+    pairs, warnings = find_pairs([tmp_path])
+    got = {(p.color.name, p.normal.name, p.convention, p.group) for p in pairs}
+    assert got == {
+        ("000_color.png", "000_normal.png", "opengl", "synth"),
+        ("Bricks076C_1K-PNG_Color.png", "Bricks076C_1K-PNG_NormalGL.png", "opengl", "ambientcg"),
+        ("Wood01_2K-JPG_Color.jpg", "Wood01_2K-JPG_NormalDX.jpg", "directx", "ambientcg"),
+        ("rock_wall_diff_2k.jpg", "rock_wall_nor_gl_2k.exr", "opengl", "polyhaven"),
+        ("bark_diff_1k.png", "bark_nor_dx_1k.png", "directx", "polyhaven"),
+    }
+    assert warnings == []
+
+
+def test_prefers_opengl_when_both_exist_and_warns_on_orphans(tmp_path):
+    _touch(tmp_path, "Tiles_1K-PNG_Color.png", "Tiles_1K-PNG_NormalDX.png", "Tiles_1K-PNG_NormalGL.png",
+           "lonely_color.png", "orphan_nor_gl_4k.png")
+    pairs, warnings = find_pairs([tmp_path])
+    assert [(p.normal.name, p.convention) for p in pairs] == [("Tiles_1K-PNG_NormalGL.png", "opengl")]
+    assert len(warnings) == 2
+    assert any("lonely_color.png" in w and "no matching normal map" in w for w in warnings)
+    assert any("orphan_nor_gl_4k.png" in w and "no matching colour photo" in w for w in warnings)
+
+
+def test_resolution_must_match_for_polyhaven(tmp_path):
+    _touch(tmp_path, "rock_diff_2k.png", "rock_nor_gl_4k.png")
+    pairs, warnings = find_pairs([tmp_path])
+    assert pairs == [] and len(warnings) == 2
+
+
+def test_directx_pairs_load_as_opengl(tmp_path):
+    import numpy as np
+
+    from normalgen.imageio import write_normal_map
+    from normalgen_training.dataset import load_pair
+    from normalgen_training.synth import make_pair
+
+    photo, normals, _ = make_pair(11, 32)
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "Rock_1K-PNG_Color.png"), photo[..., ::-1])
+    dx = normals.copy()
+    dx[..., 1] *= -1
+    write_normal_map(tmp_path / "Rock_1K-PNG_NormalDX.png", dx, convention="directx", bit_depth=16)
+    (pair,), _ = find_pairs([tmp_path])
+    _, loaded = load_pair(pair)
+    assert np.abs(loaded - normals).max() < 1e-3  # green flipped back to OpenGL

@@ -1,0 +1,93 @@
+"""Training end to end on a tiny model: a killed run resumes where it stopped; fine-tuning works."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import pytest
+
+import normalgen.model  # noqa: F401  registers the custom head for loading
+import normalgen_training.train  # noqa: F401  registers the loss and metric for loading
+from normalgen_training import synth
+
+TRAIN = [sys.executable, "-c", "from normalgen_training.cli import train; train()"]
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+
+
+@pytest.fixture(scope="module")
+def pairs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pairs")
+    synth.write_dataset(d, 6, 64, seed=3)
+    return d
+
+
+def _args(pairs, run, epochs):
+    return [str(pairs), "--out", str(run), "--from", "scratch", "--base-filters", "4", "--epochs", str(epochs),
+            "--steps", "3", "--batch-size", "2", "--patch", "32", "--val", str(pairs), "--precision", "float32"]
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_its_last_checkpoint(pairs, tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen(TRAIN + _args(pairs, run, 40), env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        state = run / "state.json"
+        if state.exists() and json.loads(state.read_text())["epochs_done"] >= 2:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = json.loads((run / "state.json").read_text())["epochs_done"]
+    assert 2 <= done_before < 40
+    keras.saving.load_model(run / "last.keras")  # the checkpoint survived the kill intact
+
+    # Resume, asking for only a few more epochs than were done.
+    target = done_before + 2
+    out = subprocess.run(TRAIN + _args(pairs, run, target) + ["--resume"], env=ENV, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    state = json.loads((run / "state.json").read_text())
+    assert state["epochs_done"] == target
+    model = keras.saving.load_model(run / "last.keras")
+    assert int(model.optimizer.iterations.numpy()) == target * 3  # optimizer state carried over, not restarted
+    with open(run / "log.csv") as f:
+        epochs = [int(r["epoch"]) for r in csv.DictReader(f)]
+    assert epochs[-2:] == [target - 2, target - 1]
+    assert (run / "best.keras").exists()
+
+
+def test_starting_over_an_existing_run_is_refused_in_one_line(pairs, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "state.json").write_text(json.dumps({"epochs_done": 3, "settings": {}}))
+    out = subprocess.run(TRAIN + _args(pairs, run, 2), env=ENV, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines()[-1].startswith("error: ") and "--resume" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_empty_data_is_an_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    out = subprocess.run(TRAIN + _args(tmp_path / "empty", tmp_path / "run", 1), env=ENV, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 1
+    assert "no usable training pairs" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_fine_tunes_from_a_model_file(pairs, tmp_path, tiny_model_path):
+    run = tmp_path / "ft"
+    args = _args(pairs, run, 1)
+    args[args.index("scratch")] = str(tiny_model_path)
+    out = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    start = keras.saving.load_model(tiny_model_path)
+    tuned = keras.saving.load_model(run / "best.keras")
+    assert [w.shape for w in start.get_weights()] == [w.shape for w in tuned.get_weights()]
+    assert any((a != b).any() for a, b in zip(start.get_weights(), tuned.get_weights()))
