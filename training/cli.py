@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -24,7 +25,9 @@ def _fail(message: str):
 @click.option("--size", type=click.IntRange(min=16), default=256, show_default=True, help="Side in pixels.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same pairs.")
 @click.option("--start", type=click.IntRange(min=0), default=0, help="First pair id (to split work).")
-def synth(out, count, size, seed, start):
+@click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="all cores",
+              help="Processes rendering in parallel (the pairs do not depend on it).")
+def synth(out, count, size, seed, start, jobs):
     """Write COUNT synthetic training pairs (NNN_color.png + NNN_normal.png, OpenGL) to OUT.
 
     Pairs already there are kept, so an interrupted run is resumed by running it again.
@@ -38,7 +41,7 @@ def synth(out, count, size, seed, start):
             bar.update(done - last[0])
             last[0] = done
 
-        write_dataset(out, count, size, seed=seed, start=start, progress=progress)
+        write_dataset(out, count, size, seed=seed, start=start, progress=progress, jobs=jobs)
     click.echo(f"wrote {count} pairs to {out}")
 
 
@@ -92,8 +95,11 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--model", "model_path", type=click.Path(), default=None, help="Model file [default: shipped].")
 @click.option("--method", type=click.Choice(["model", "sobel"]), default="model", show_default=True)
+@click.option("--strength", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Slope multiplier (0 = the flat-map baseline).")
+@click.option("--detail", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="Sobel only.")
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
-def eval_command(data, model_path, method, as_json):
+def eval_command(data, model_path, method, strength, detail, as_json):
     """Angular error of a model on pairs in DATA: mean, median and share of pixels under
     11.25°, 22.5° and 30°, overall and per sub-folder (or per index.tsv kind)."""
     from normalgen.inference import generate_normal_map
@@ -103,7 +109,8 @@ def eval_command(data, model_path, method, as_json):
 
     try:
         model = load_model(model_path) if method == "model" else None
-        result = evaluate(lambda photo: generate_normal_map(photo, model=model, method=method), list(data))
+        result = evaluate(lambda photo: generate_normal_map(photo, model=model, method=method, strength=strength,
+                                                            detail=detail), list(data))
     except (NormalgenError, ValueError) as exc:
         _fail(str(exc))
     for w in result["warnings"]:

@@ -30,8 +30,9 @@ def make_pair(seed: int, size: int = 256) -> tuple[np.ndarray, np.ndarray, dict]
     big = size * SUPERSAMPLE
     layer, family = heightfields.layered_height(rng, big)
     slope_deg = float(np.exp(rng.uniform(np.log(3.0), np.log(45.0))))
-    # Heights in pixels of the 2x render; heights per output pixel are twice that slope-wise.
-    height_px = layer.height * np.tan(np.radians(slope_deg)) / SUPERSAMPLE
+    # The layer has unit RMS slope; slopes are geometric, the same at the 2x render and after
+    # averaging down, so the heights (in 2x pixels) are simply scaled to the chosen RMS slope.
+    height_px = layer.height * np.tan(np.radians(slope_deg))
     normals = normals_from_height(height_px, wrap=True)
     alb = albedo.random_albedo(rng, layer.height, layer.groove, layer.part)
     lighting = shading.random_lighting(rng)
@@ -60,27 +61,40 @@ def write_pair(out_dir: Path, name: str, photo: np.ndarray, normals: np.ndarray)
         os.replace(tmp, final)
 
 
-def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: int = 0, progress=None) -> Path:
+def _write_one(args) -> str:
+    out, name, pair_seed, size = args
+    if (out / f"{name}_color.png").exists() and (out / f"{name}_normal.png").exists():
+        return f"{name}\t-\t-\t-\t{pair_seed}"  # kept from an interrupted run
+    photo, normals, meta = make_pair(pair_seed, size)
+    write_pair(out, name, photo, normals)
+    return f"{name}\t{meta['family']}\t{meta['lighting']}\t{meta['slope_deg']}\t{pair_seed}"
+
+
+def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: int = 0, progress=None,
+                  jobs: int = 1) -> Path:
     """Write `count` pairs (ids start..start+count-1, seeds seed*1_000_003 + id) and index.tsv.
 
-    Pairs already on disk are kept, so an interrupted run resumes where it stopped.
+    Pairs already on disk are kept, so an interrupted run resumes where it stopped. `jobs`
+    processes render in parallel; the result does not depend on it.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
     width = max(4, len(str(start + count - 1)))
-    for i in range(start, start + count):
-        name = f"{i:0{width}d}"
-        pair_seed = seed * 1_000_003 + i
-        done = (out / f"{name}_color.png").exists() and (out / f"{name}_normal.png").exists()
-        if done:
-            rows.append(f"{name}\t-\t-\t-\t{pair_seed}")
-        else:
-            photo, normals, meta = make_pair(pair_seed, size)
-            write_pair(out, name, photo, normals)
-            rows.append(f"{name}\t{meta['family']}\t{meta['lighting']}\t{meta['slope_deg']}\t{pair_seed}")
-        if progress:
-            progress(i - start + 1, count)
+    work = [(out, f"{i:0{width}d}", seed * 1_000_003 + i, size) for i in range(start, start + count)]
+    rows = []
+    if jobs > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+            for row in pool.imap(_write_one, work, chunksize=4):
+                rows.append(row)
+                if progress:
+                    progress(len(rows), count)
+    else:
+        for item in work:
+            rows.append(_write_one(item))
+            if progress:
+                progress(len(rows), count)
     index = out / "index.tsv"
     tmp = out / ".index.tsv.tmp"
     tmp.write_text("id\tkind\tlighting\tslope_deg\tseed\n" + "\n".join(rows) + "\n")

@@ -38,3 +38,18 @@ def test_written_dataset_round_trips(tmp_path):
     assert np.degrees(np.arccos(np.clip((read_normal_map(tmp_path / "0001_normal.png") * normals).sum(-1), -1, 1))).max() < 0.05
     assert (tmp_path / "index.tsv").read_text().count("\n") == 3
     assert not list(tmp_path.glob(".*"))
+
+
+def test_parallel_jobs_write_the_same_pairs(tmp_path):
+    synth.write_dataset(tmp_path / "one", 3, 32, seed=4, jobs=1)
+    synth.write_dataset(tmp_path / "two", 3, 32, seed=4, jobs=2)
+    for name in ("0000_color.png", "0002_normal.png", "index.tsv"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def test_interrupted_synthesis_resumes(tmp_path):
+    synth.write_dataset(tmp_path, 2, 32, seed=6)
+    before = (tmp_path / "0001_color.png").stat().st_mtime_ns
+    synth.write_dataset(tmp_path, 3, 32, seed=6)
+    assert (tmp_path / "0001_color.png").stat().st_mtime_ns == before  # kept, not redone
+    assert (tmp_path / "0002_normal.png").exists()
