@@ -212,6 +212,22 @@ def tagged_node(tree, role: str, source_name: str):
     return None
 
 
+def _texture_like(tree, source, source_name, role, image, label, location, vector_from):
+    """An Image Texture node (found again by its role, or made) holding `image`, sampled exactly
+    like `source`: same interpolation, projection, extension and Vector input, so maps line up."""
+    node, _ = _ensure_node(tree, role, source_name, "ShaderNodeTexImage", location)
+    node.image = image
+    node.label = label
+    for attr in ("interpolation", "projection", "extension"):
+        try:
+            setattr(node, attr, getattr(source, attr))
+        except (AttributeError, TypeError):
+            pass
+    if vector_from is not None:
+        tree.links.new(vector_from, node.inputs["Vector"])
+    return node
+
+
 def _ensure_node(tree, role, source_name, bl_idname, location):
     node = tagged_node(tree, role, source_name)
     if node is not None and node.bl_idname != bl_idname:
@@ -351,16 +367,8 @@ def apply_result(material, source_name: str, normal_file: str, height_file: str 
     principled = find_principled(tree, source)
     vector_from = vector_link_socket(source)
 
-    img_node, _ = _ensure_node(tree, ROLE_NORMAL_IMAGE, source_name, "ShaderNodeTexImage", (x, y - 320))
-    img_node.image = result.normal_image
-    img_node.label = "Normal (normalgen)"
-    for attr in ("interpolation", "projection", "extension"):
-        try:
-            setattr(img_node, attr, getattr(source, attr))
-        except (AttributeError, TypeError):
-            pass
-    if vector_from is not None:
-        tree.links.new(vector_from, img_node.inputs["Vector"])
+    img_node = _texture_like(tree, source, source_name, ROLE_NORMAL_IMAGE, result.normal_image,
+                             "Normal (normalgen)", (x, y - 320), vector_from)
 
     nmap, created = _ensure_node(tree, ROLE_NORMAL_MAP, source_name, "ShaderNodeNormalMap", (x + 300, y - 320))
     nmap.space = "TANGENT"
@@ -381,16 +389,8 @@ def apply_result(material, source_name: str, normal_file: str, height_file: str 
             f"{source_name!r} feeds no Principled BSDF: connect the Normal Map node yourself")
 
     if result.height_image is not None:
-        himg, _ = _ensure_node(tree, ROLE_HEIGHT_IMAGE, source_name, "ShaderNodeTexImage", (x, y - 620))
-        himg.image = result.height_image
-        himg.label = "Height (normalgen)"
-        for attr in ("interpolation", "projection", "extension"):
-            try:
-                setattr(himg, attr, getattr(source, attr))
-            except (AttributeError, TypeError):
-                pass
-        if vector_from is not None:
-            tree.links.new(vector_from, himg.inputs["Vector"])
+        himg = _texture_like(tree, source, source_name, ROLE_HEIGHT_IMAGE, result.height_image,
+                             "Height (normalgen)", (x, y - 620), vector_from)
         disp, created = _ensure_node(tree, ROLE_DISPLACEMENT, source_name, "ShaderNodeDisplacement",
                                      (x + 300, y - 620))
         if created:

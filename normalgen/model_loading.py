@@ -68,13 +68,13 @@ def resolve_precision(precision: str | None = None) -> str:
     fast_bf16 = (
         keras.backend.backend() == "tensorflow"
         and all(d.lower().startswith("cpu") for d in keras.distribution.list_devices())
-        and _cpu_has_bf16()
+        and cpu_has_bf16()
     )
     return "bfloat16" if fast_bf16 else "float32"
 
 
 @functools.cache
-def _cpu_has_bf16() -> bool:
+def cpu_has_bf16() -> bool:
     """Native bfloat16 matrix maths in the CPU flags (Linux; elsewhere assume not)."""
     try:
         flags = Path("/proc/cpuinfo").read_text()

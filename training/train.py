@@ -161,7 +161,10 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
             log(f"warning: {w}")
     log(f"{len(pairs)} training pairs, {len(val_pairs)} validation pairs")
 
-    env = runtime.configure(settings.precision)
+    try:
+        env = runtime.configure(settings.precision)
+    except RuntimeError as exc:
+        raise TrainError(str(exc)) from None
     log(f"backend {env['backend']}, precision {env['precision']}, devices {env['devices']}, "
         f"jit {env['jit']}, replicas {env['replicas']}")
     start_epoch = state["epochs_done"] if resume else 0

@@ -91,3 +91,30 @@ def test_fine_tunes_from_a_model_file(pairs, tmp_path, tiny_model_path):
     tuned = keras.saving.load_model(run / "best.keras")
     assert [w.shape for w in start.get_weights()] == [w.shape for w in tuned.get_weights()]
     assert any((a != b).any() for a, b in zip(start.get_weights(), tuned.get_weights()))
+
+
+MIRRORED = """
+import sys, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from normalgen_training.cli import train
+train(sys.argv[1:])
+"""
+
+
+def test_mirrored_strategy_over_two_devices(pairs, tmp_path):
+    # A CPU split into two logical devices stands in for two GPUs: same MirroredStrategy code path.
+    run = tmp_path / "mirrored"
+    out = subprocess.run([sys.executable, "-c", MIRRORED] + _args(pairs, run, 1), env=ENV, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "replicas 2" in out.stderr
+    assert json.loads((run / "state.json").read_text())["epochs_done"] == 1
+
+
+def test_several_machines_are_refused_in_one_line(pairs, tmp_path):
+    tf_config = json.dumps({"cluster": {"worker": ["localhost:1", "localhost:2"]}, "task": {"type": "worker", "index": 0}})
+    out = subprocess.run(TRAIN + _args(pairs, tmp_path / "mw", 1), env={**ENV, "TF_CONFIG": tf_config},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert "several machines" in out.stderr and "Traceback" not in out.stderr
