@@ -1,0 +1,83 @@
+"""Draw the model card's pictures with the shipped (or a given) model.
+
+    python pretrained/make_figures.py [--model PATH] [--dev ../shared/blender-dev]
+
+- pretrained/examples.png: the real photos in examples/ beside the normal maps the model makes
+  (the README's picture);
+- pretrained/blender_dev.png: photo / prediction / ground truth for a few blender-dev pairs, one
+  per kind, with each image's mean angular error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+HERE = Path(__file__).resolve().parent
+
+
+def _label(img, text):
+    import cv2
+
+    cv2.putText(img, text, (6, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(img, text, (6, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+    return img
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--dev", default=str(HERE.parent.parent / "shared" / "blender-dev"))
+    args = ap.parse_args()
+
+    import cv2
+    import numpy as np
+
+    from normalgen.imageio import read_normal_map, read_photo
+    from normalgen.inference import generate_normal_map
+    from normalgen.model_loading import load_model
+    from normalgen.vectors import angular_error_deg, encode_rgb
+
+    model = load_model(args.model)
+
+    def to8(rgb):
+        return np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+    tiles = []
+    for name in ("brick", "gravel", "grass"):
+        photo = read_photo(HERE.parent / "examples" / f"{name}.png")
+        normals = generate_normal_map(photo, model=model)
+        pair = np.concatenate([_label(to8(photo), f"{name}.png"), _label(to8(encode_rgb(normals)), "normalgen")], 1)
+        tiles.append(cv2.resize(pair, (pair.shape[1] // 2, pair.shape[0] // 2), interpolation=cv2.INTER_AREA))
+    cv2.imwrite(str(HERE / "examples.png"), cv2.cvtColor(np.concatenate(tiles, 0), cv2.COLOR_RGB2BGR))
+
+    dev = Path(args.dev)
+    if not (dev / "index.tsv").is_file():
+        print(f"no blender-dev set at {dev}; wrote examples.png only")
+        return
+    with open(dev / "index.tsv") as f:
+        rows = [r for r in csv.reader(f, delimiter="\t") if r]
+    first_of_kind = {}
+    for r in rows:
+        first_of_kind.setdefault(r[1], r[0])
+    lines = []
+    for kind, ident in first_of_kind.items():
+        photo = read_photo(dev / f"{ident}_color.png")
+        truth = read_normal_map(dev / f"{ident}_normal.png", convention="opengl")
+        pred = generate_normal_map(photo, model=model)
+        err = float(angular_error_deg(pred, truth).mean())
+        lines.append(np.concatenate([
+            _label(to8(photo), f"{ident} {kind}"),
+            _label(to8(encode_rgb(pred)), f"prediction {err:.1f} deg"),
+            _label(to8(encode_rgb(truth)), "ground truth"),
+        ], 1))
+    cv2.imwrite(str(HERE / "blender_dev.png"), cv2.cvtColor(np.concatenate(lines, 0), cv2.COLOR_RGB2BGR))
+    print("wrote pretrained/examples.png and pretrained/blender_dev.png")
+
+
+if __name__ == "__main__":
+    main()
