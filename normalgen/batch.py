@@ -24,7 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from normalgen.errors import NormalgenError, OutputError
+from normalgen.errors import NormalgenError, OutputError, one_clause
 from normalgen.imageio import (
     DEFAULT_MAX_PIXELS,
     PHOTO_EXTENSIONS,
@@ -304,12 +304,12 @@ def convert_file(
     except MemoryError:
         return FileResult(job.input, "failed", message=f"{job.input}: ran out of memory; try a smaller image.")
     except OSError as e:
-        return FileResult(job.input, "failed", message=f"{job.input}: {_one_clause(e)}.")
+        return FileResult(job.input, "failed", message=f"{job.input}: {one_clause(e)}.")
     except Exception as e:  # a bug: still only this file fails
         return FileResult(
             job.input,
             "failed",
-            message=f"{job.input}: unexpected {type(e).__name__}: {_one_clause(e)} (NORMALGEN_DEBUG=1 shows the traceback).",
+            message=f"{job.input}: unexpected {type(e).__name__}: {one_clause(e)} (NORMALGEN_DEBUG=1 shows the traceback).",
             traceback=traceback.format_exc(),
         )
     return FileResult(job.input, "converted", job.output, job.height_output)
@@ -319,12 +319,7 @@ def _make_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise OutputError(f"cannot create the output folder {folder}: {_one_clause(e)}.") from None
-
-
-def _one_clause(e: BaseException) -> str:
-    text = getattr(e, "strerror", None) or str(e) or type(e).__name__
-    return " ".join(str(text).split()).rstrip(".")
+        raise OutputError(f"cannot create the output folder {folder}: {one_clause(e)}.") from None
 
 
 # --------------------------------------------------------------------------------------------

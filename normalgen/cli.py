@@ -39,7 +39,7 @@ from pathlib import Path
 import click
 
 from normalgen import __version__
-from normalgen.errors import NormalgenError
+from normalgen.errors import NormalgenError, one_clause
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -356,7 +356,7 @@ def main(argv=None) -> None:
         if _debug():
             raise
         click.echo(
-            f"error: unexpected {type(e).__name__}: {' '.join(str(e).split())} "
+            f"error: unexpected {type(e).__name__}: {one_clause(e)} "
             "(set NORMALGEN_DEBUG=1 for the traceback).",
             err=True,
         )

@@ -21,3 +21,10 @@ class ImageError(NormalgenError):
 
 class OutputError(NormalgenError):
     """An output file cannot be written (bad folder, format or permissions)."""
+
+
+def one_clause(e: BaseException, limit: int = 200) -> str:
+    """An exception as one short clause: whitespace folded, cut at `limit` characters (some
+    library errors embed whole arrays in their message)."""
+    text = " ".join(str(getattr(e, "strerror", None) or str(e) or type(e).__name__).split()).rstrip(".")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
