@@ -144,6 +144,10 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
     if resume:
         saved = TrainSettings(**state["settings"])
         saved.epochs = settings.epochs or saved.epochs  # resuming may lengthen or shorten the run
+        # The data may have moved (another machine, a regenerated set): the folders given now win.
+        saved.data = settings.data or saved.data
+        saved.val = settings.val or saved.val
+        saved.workers = settings.workers
         settings = saved
     run.mkdir(parents=True, exist_ok=True)
 
