@@ -280,7 +280,7 @@ def convert_file(
         from normalgen.inference import generate_height_map, generate_normal_map
 
         _make_folder(job.output.parent)  # before the expensive part: a bad -o DIR fails fast
-        photo = read_photo(job.input, max_pixels=options.max_pixels)
+        photo = read_photo(job.input, max_pixels=options.max_pixels, as_float=False)  # 1/4 the memory
         extra = {} if options.detail is None else {"detail": options.detail}
         normals = generate_normal_map(
             photo,

@@ -57,14 +57,19 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct
 # --------------------------------------------------------------------------------------------
 
 
-def read_photo(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+_ROWS_PER_BAND = 512  # rows encoded at a time: bounds the float temporaries of a write
+
+
+def read_photo(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, as_float: bool = True) -> np.ndarray:
     """Read a photo as (H, W, 3) float32 sRGB in [0, 1], upright as its EXIF orientation says.
 
     Alpha is ignored, grayscale is repeated to three channels, 16-bit stays 16-bit until the
-    float conversion. Raises ImageError (one sentence naming the file) for a missing, empty,
-    truncated, corrupt or oversized file.
+    float conversion. `as_float=False` returns the decoded uint8 / uint16 sRGB values instead
+    (a quarter of the memory; `generate_normal_map` takes them as they are). Raises ImageError
+    (one sentence naming the file) for a missing, empty, truncated, corrupt or oversized file.
     """
-    return _read_rgb(path, max_pixels=max_pixels, honour_orientation=True)
+    rgb = _read_rgb(path, max_pixels=max_pixels, honour_orientation=True)
+    return _to_unit_float(rgb) if as_float else rgb
 
 
 def read_normal_map(path, *, convention: str = "opengl", max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -76,7 +81,7 @@ def read_normal_map(path, *, convention: str = "opengl", max_pixels: int | None 
     ``vectors.convert_convention(normals, "directx", "opengl")``.
     """
     check_convention(convention)
-    return decode_rgb(_read_rgb(path, max_pixels=max_pixels, honour_orientation=False))
+    return decode_rgb(_to_unit_float(_read_rgb(path, max_pixels=max_pixels, honour_orientation=False)))
 
 
 def image_size(path) -> tuple[int, int]:
@@ -192,10 +197,10 @@ def _decode_with_pillow(path: Path, img: Image.Image) -> np.ndarray:
         img.load()
         if img.mode != "RGB":
             img = img.convert("RGB")  # palette, L, LA, RGBA, CMYK (Adobe-inverted too), YCbCr, 1
-        arr = np.asarray(img, dtype=np.uint8)
+        arr = np.array(img, dtype=np.uint8)  # a copy: the pixels must outlive the Pillow image
     except _DECODE_ERRORS as e:
         raise ImageError(f"{path} is truncated or corrupt ({_reason(e)}).") from None
-    return arr.astype(np.float32) / 255.0
+    return arr
 
 
 def _decode_high_bit_depth(path: Path, img: Image.Image) -> np.ndarray:
@@ -216,7 +221,7 @@ def _decode_high_bit_depth(path: Path, img: Image.Image) -> np.ndarray:
         arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)  # UNCHANGED: no EXIF rotation, no 8-bit
     if arr is None:
         raise ImageError(f"{path} is truncated or corrupt (OpenCV could not decode it).")
-    return _opencv_to_rgb_float(arr)
+    return _opencv_to_rgb(arr)
 
 
 @contextlib.contextmanager
@@ -229,22 +234,28 @@ def _opencv_quiet():
         cv2.utils.logging.setLogLevel(level)
 
 
-def _opencv_to_rgb_float(arr: np.ndarray) -> np.ndarray:
+def _opencv_to_rgb(arr: np.ndarray) -> np.ndarray:
+    """OpenCV's BGR(A)/grey array -> RGB, keeping its integer type (float data clipped to [0, 1])."""
+    if arr.dtype not in (np.uint8, np.uint16):
+        arr = np.clip(np.nan_to_num(arr.astype(np.float32)), 0.0, 1.0)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.shape[-1] == 1:
+        arr = np.repeat(arr, 3, axis=-1)
+    elif arr.shape[-1] == 2:  # gray + alpha
+        arr = np.repeat(arr[..., :1], 3, axis=-1)
+    else:
+        arr = arr[..., 2::-1]  # BGR(A) -> RGB, alpha dropped
+    return np.ascontiguousarray(arr)
+
+
+def _to_unit_float(arr: np.ndarray) -> np.ndarray:
+    """uint8 / uint16 / float RGB -> float32 in [0, 1], with one allocation."""
     if arr.dtype == np.uint8:
-        f = arr.astype(np.float32) / 255.0
-    elif arr.dtype == np.uint16:
-        f = arr.astype(np.float32) / 65535.0
-    else:
-        f = np.clip(np.nan_to_num(arr.astype(np.float32)), 0.0, 1.0)
-    if f.ndim == 2:
-        f = f[..., None]
-    if f.shape[-1] == 1:
-        f = np.repeat(f, 3, axis=-1)
-    elif f.shape[-1] == 2:  # gray + alpha
-        f = np.repeat(f[..., :1], 3, axis=-1)
-    else:
-        f = f[..., 2::-1]  # BGR(A) -> RGB, alpha dropped
-    return np.ascontiguousarray(f, dtype=np.float32)
+        return np.multiply(arr, np.float32(1.0 / 255.0), dtype=np.float32)
+    if arr.dtype == np.uint16:
+        return np.multiply(arr, np.float32(1.0 / 65535.0), dtype=np.float32)
+    return np.asarray(arr, dtype=np.float32)
 
 
 def _apply_orientation(a: np.ndarray, orientation: int) -> np.ndarray:
@@ -263,7 +274,7 @@ def _apply_orientation(a: np.ndarray, orientation: int) -> np.ndarray:
         a = a[::-1, ::-1].transpose(1, 0, 2)
     elif orientation == 8:
         a = np.rot90(a, k=1)
-    return np.ascontiguousarray(a, dtype=np.float32)
+    return np.ascontiguousarray(a)
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,7 +335,7 @@ def write_normal_map(
     normals = np.asarray(normals, dtype=np.float32)
     if normals.ndim != 3 or normals.shape[-1] != 3:
         raise ValueError(f"normals must be (H, W, 3), got {normals.shape}")
-    return _write_image(path, encode_rgb(normals), bit_depth=bit_depth, overwrite=overwrite)
+    return _write_image(path, normals, bit_depth=bit_depth, overwrite=overwrite, to_unit=encode_rgb)
 
 
 def write_height_map(path, height: np.ndarray, *, bit_depth: int | None = None, overwrite: bool = False) -> Path:
@@ -332,28 +343,33 @@ def write_height_map(path, height: np.ndarray, *, bit_depth: int | None = None, 
     height = np.asarray(height, dtype=np.float32)
     if height.ndim != 2:
         raise ValueError(f"height must be (H, W), got {height.shape}")
-    return _write_image(path, np.clip(height, 0.0, 1.0), bit_depth=bit_depth, overwrite=overwrite)
+    return _write_image(path, height, bit_depth=bit_depth, overwrite=overwrite,
+                        to_unit=lambda h: np.clip(h, 0.0, 1.0))
 
 
-def _write_image(path, values: np.ndarray, *, bit_depth: int | None, overwrite: bool) -> Path:
-    """values: float [0, 1], (H, W) or (H, W, 3) RGB -> encoded by extension -> atomic write."""
+def _write_image(path, values: np.ndarray, *, bit_depth: int | None, overwrite: bool, to_unit) -> Path:
+    """values: (H, W) or (H, W, 3) RGB; to_unit(values) maps them to float [0, 1] (applied a band
+    of rows at a time, so an 8192² map never exists as a full float copy) -> encoded by
+    extension -> atomic write."""
     path = Path(path)
     ext, bits = check_output_format(path, bit_depth)
     if not overwrite and os.path.lexists(path):
         raise OutputError(f"{path} already exists; pass --overwrite to replace it.")
-    data = _encode(path, ext, bits, values)
+    data = _encode(path, ext, bits, values, to_unit)
     atomic_write_bytes(path, data, overwrite=overwrite)
     return path
 
 
-def _encode(path: Path, ext: str, bits: int, values: np.ndarray) -> bytes:
-    if bits == 32:
-        arr = values.astype(np.float32)
-    else:
-        scale = 255.0 if bits == 8 else 65535.0
-        arr = np.round(values * scale).astype(np.uint8 if bits == 8 else np.uint16)
+def _encode(path: Path, ext: str, bits: int, values: np.ndarray, to_unit) -> bytes:
+    dtype = {8: np.uint8, 16: np.uint16, 32: np.float32}[bits]
+    scale = {8: 255.0, 16: 65535.0, 32: 1.0}[bits]
+    arr = np.empty(values.shape, dtype)
+    for top in range(0, values.shape[0], _ROWS_PER_BAND):
+        unit = to_unit(values[top : top + _ROWS_PER_BAND])
+        arr[top : top + _ROWS_PER_BAND] = unit if bits == 32 else np.round(unit * scale)
     if arr.ndim == 3:
-        arr = np.ascontiguousarray(arr[..., ::-1])  # RGB -> OpenCV's BGR
+        arr = arr[..., ::-1]  # RGB -> OpenCV's BGR (a view; OpenCV copies it if it must)
+        arr = np.ascontiguousarray(arr)
     try:
         ok, buf = cv2.imencode(ext, arr)
     except cv2.error:

@@ -129,7 +129,8 @@ def _predict(image, model, seamless, tile_size, progress) -> np.ndarray:
     overlap = min(DEFAULT_OVERLAP, tile // 2 // stride * stride)
     net = inference_model(model)
     photo = _as_float_photo(image)
-    network_input = normalize_photo(photo)
+    # A converted copy is ours to overwrite: normalising it in place saves a full-size array.
+    network_input = normalize_photo(photo, in_place=photo.dtype == np.float32 and not np.shares_memory(photo, image))
     del photo
     return predict_tiled(
         lambda tiles: net.predict_on_batch(tiles),

@@ -399,3 +399,15 @@ def test_read_only_folder(tmp_path, monkeypatch):
     finally:
         folder.chmod(0o700)
     assert os.listdir(folder) == []
+
+
+def test_native_integer_read_matches_float_read(tmp_path):
+    a = rgb8()
+    Image.fromarray(a).save(tmp_path / "p8.png")
+    native = read_photo(tmp_path / "p8.png", as_float=False)
+    assert native.dtype == np.uint8 and np.array_equal(native, a)
+    b = (np.random.default_rng(4).random((5, 7, 3)) * 65535).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "p16.png"), b[..., ::-1])
+    native16 = read_photo(tmp_path / "p16.png", as_float=False)
+    assert native16.dtype == np.uint16 and np.array_equal(native16, b)
+    np.testing.assert_allclose(read_photo(tmp_path / "p16.png"), b / 65535.0, atol=1e-6)
