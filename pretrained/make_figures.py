@@ -22,9 +22,12 @@ HERE = Path(__file__).resolve().parent
 
 def _label(img, text):
     import cv2
+    import numpy as np
 
-    cv2.putText(img, text, (6, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(img, text, (6, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+    (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    img = np.ascontiguousarray(img)
+    cv2.rectangle(img, (0, 0), (w + 10, h + 12), (0, 0, 0), -1)
+    cv2.putText(img, text, (5, h + 6), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
     return img
 
 
