@@ -22,6 +22,15 @@ def _bar(fraction: float, width: int = 20) -> str:
     return "[" + "#" * filled + "-" * (width - filled) + "]"
 
 
+def _clear_status(context, workspace):
+    """Remove our status-bar text and redraw, tolerating a window or workspace that went away."""
+    try:
+        workspace.status_text_set(None)
+    except (AttributeError, ReferenceError, RuntimeError, TypeError):
+        pass
+    for area in getattr(context.screen, "areas", ()):
+        area.tag_redraw()
+
 class _Job:
     """Everything one generate run holds between invoke and finish."""
 
@@ -190,12 +199,7 @@ class NORMALGEN_OT_generate_normal_map(bpy.types.Operator):
             context.window_manager.event_timer_remove(self._timer)
         except (AttributeError, ReferenceError, RuntimeError, ValueError):
             pass
-        try:
-            self._workspace.status_text_set(None)
-        except (AttributeError, ReferenceError, RuntimeError, TypeError):
-            pass
-        for area in getattr(context.screen, "areas", ()):
-            area.tag_redraw()
+        _clear_status(context, self._workspace)
 
     def modal(self, context, event):
         job = self._job
@@ -284,12 +288,7 @@ class NORMALGEN_OT_test_engine(bpy.types.Operator):
         if event.type != "TIMER" or event.timer is not self._timer or self._thread.is_alive():
             return {"PASS_THROUGH"}
         context.window_manager.event_timer_remove(self._timer)
-        try:
-            self._workspace.status_text_set(None)
-        except (AttributeError, ReferenceError, RuntimeError, TypeError):
-            pass
-        for area in getattr(context.screen, "areas", ()):
-            area.tag_redraw()
+        _clear_status(context, self._workspace)
         return self._report_info(context, self._result[0])
 
 
