@@ -90,22 +90,27 @@ class PatchDataset(keras.utils.PyDataset):
     """Random augmented patches: x = normalised photo (B, P, P, 3), y = OpenGL normals (B, P, P, 3)."""
 
     def __init__(self, pairs: list[Pair], *, patch: int = 128, batch_size: int = 16, steps: int = 200,
-                 seed: int = 0, cache: PairCache | None = None, scale_range=(0.5, 1.0), **kwargs):
+                 seed: int = 0, cache: PairCache | None = None, scale_range=(0.5, 1.0), augment: bool = True,
+                 **kwargs):
         super().__init__(**kwargs)
         if not pairs:
             raise ValueError("no training pairs")
         self.pairs, self.patch, self.batch_size, self.steps = pairs, patch, batch_size, steps
-        self.seed, self.scale_range = seed, scale_range
+        self.seed, self.scale_range, self.augment = seed, scale_range, augment
         self.cache = cache or PairCache()
         self.epoch = 0
 
     def __len__(self):
+        if not self.augment:  # validation: every pair once, in order
+            return -(-len(self.pairs) // self.batch_size)
         return self.steps
 
     def on_epoch_end(self):
         self.epoch += 1
 
     def __getitem__(self, index):
+        if not self.augment:
+            return self._validation_batch(index)
         rng = np.random.default_rng([self.seed, self.epoch, index])
         xs, ys = [], []
         for _ in range(self.batch_size):
@@ -116,6 +121,17 @@ class PatchDataset(keras.utils.PyDataset):
             p = augment.photometric(rng, p)
             xs.append(normalize_photo(p))
             ys.append(n)
+        return np.stack(xs), np.stack(ys).astype(np.float32)
+
+    def _validation_batch(self, index):
+        """Centre crops (patch² or the whole image if smaller, cut to a multiple of 16), no augmentation."""
+        xs, ys = [], []
+        for pair in self.pairs[index * self.batch_size:(index + 1) * self.batch_size]:
+            photo, normals = self.cache.get(pair)
+            side = min(self.patch, *photo.shape[:2]) // 16 * 16
+            y0, x0 = (photo.shape[0] - side) // 2, (photo.shape[1] - side) // 2
+            xs.append(normalize_photo(photo[y0:y0 + side, x0:x0 + side]))
+            ys.append(normals[y0:y0 + side, x0:x0 + side])
         return np.stack(xs), np.stack(ys).astype(np.float32)
 
 

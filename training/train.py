@@ -192,8 +192,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
     train_ds.epoch = start_epoch
     val_ds = None
     if val_pairs:
-        val_ds = PatchDataset(val_pairs, patch=settings.patch * 2, batch_size=8,
-                              steps=max(1, min(16, len(val_pairs) // 8)), seed=12345, scale_range=(1, 1))
+        val_ds = PatchDataset(val_pairs, patch=settings.patch * 2, batch_size=8, augment=False)
     if start_epoch >= settings.epochs:
         log(f"run already finished ({start_epoch} epochs)")
         return run

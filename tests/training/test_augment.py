@@ -56,3 +56,20 @@ def test_photometric_changes_only_the_photo():
     out = augment.photometric(rng, photo)
     assert out.shape == photo.shape and out.min() >= 0 and out.max() <= 1
     assert not np.allclose(out, photo)
+
+
+def test_validation_batches_cover_every_pair_once_unaugmented(tmp_path):
+    from normalgen.preprocess import normalize_photo
+    from normalgen_training import synth
+    from normalgen_training.dataset import PatchDataset, load_pair
+    from normalgen_training.pairing import find_pairs
+
+    synth.write_dataset(tmp_path, 5, 48, seed=2)
+    pairs, _ = find_pairs([tmp_path])
+    ds = PatchDataset(pairs, patch=32, batch_size=2, augment=False)
+    batches = [ds[i] for i in range(len(ds))]
+    assert len(ds) == 3 and sum(len(x) for x, _ in batches) == 5
+    photo, normals = load_pair(pairs[4])
+    x, y = batches[2]
+    assert np.allclose(y[0], normals[8:40, 8:40]) and np.allclose(x[0], normalize_photo(photo[8:40, 8:40]))
+    assert np.array_equal(ds[1][0], batches[1][0])  # the same every time
