@@ -15,7 +15,10 @@ import dataclasses
 import re
 from pathlib import Path
 
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".bmp", ".tga", ".webp"}
+from normalgen.imageio import PHOTO_EXTENSIONS
+
+# What the converter reads, plus EXR, which texture libraries use for normal maps.
+IMAGE_EXTS = set(PHOTO_EXTENSIONS) | {".exr"}
 
 # (regex on the file name without extension, role, convention); group 1 is the pair key.
 _PATTERNS = [

@@ -11,12 +11,12 @@ NNN_normal.png (16-bit, OpenGL), plus index.tsv.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from normalgen.imageio import atomic_write_bytes, write_normal_map
 from normalgen.vectors import normalize, normals_from_height
 
 from . import albedo, camera, heightfields, shading
@@ -52,13 +52,11 @@ def _downsample(img: np.ndarray, size: int) -> np.ndarray:
 
 def write_pair(out_dir: Path, name: str, photo: np.ndarray, normals: np.ndarray) -> None:
     """Write NAME_color.png (8-bit sRGB) and NAME_normal.png (16-bit, OpenGL), each atomically."""
-    rgb16 = np.round(np.clip((normals + 1.0) * 0.5, 0, 1) * 65535).astype(np.uint16)
-    for suffix, img in (("color", photo), ("normal", rgb16)):
-        final = out_dir / f"{name}_{suffix}.png"
-        tmp = out_dir / f".{name}_{suffix}.tmp.png"
-        if not cv2.imwrite(str(tmp), np.ascontiguousarray(img[..., ::-1])):
-            raise OSError(f"could not write {tmp}")
-        os.replace(tmp, final)
+    ok, png = cv2.imencode(".png", np.ascontiguousarray(photo[..., ::-1]))
+    if not ok:
+        raise OSError(f"could not encode the photo of pair {name}")
+    atomic_write_bytes(out_dir / f"{name}_color.png", png.tobytes(), overwrite=True)
+    write_normal_map(out_dir / f"{name}_normal.png", normals, convention="opengl", bit_depth=16, overwrite=True)
 
 
 def _write_one(args) -> str:
@@ -95,8 +93,6 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
             rows.append(_write_one(item))
             if progress:
                 progress(len(rows), count)
-    index = out / "index.tsv"
-    tmp = out / ".index.tsv.tmp"
-    tmp.write_text("id\tkind\tlighting\tslope_deg\tseed\n" + "\n".join(rows) + "\n")
-    os.replace(tmp, index)
+    table = "id\tkind\tlighting\tslope_deg\tseed\n" + "\n".join(rows) + "\n"
+    atomic_write_bytes(out / "index.tsv", table.encode(), overwrite=True)
     return out

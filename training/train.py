@@ -17,6 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from normalgen.imageio import atomic_write_bytes
 from normalgen.model import ModelConfig, build_model, config_of
 
 from . import runtime
@@ -102,12 +103,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
             export_float32(self.model, self.run / "best.keras")
         state = {"epochs_done": epoch + 1, "best_val": self.best, "settings": dataclasses.asdict(self.settings),
                  "last_logs": {k: float(v) for k, v in logs.items()}, "time": time.time()}
-        tmp = self.run / ".state.json.tmp"
-        tmp.write_text(json.dumps(state, indent=1))
-        os.replace(tmp, self.run / "state.json")
+        atomic_write_bytes(self.run / "state.json", json.dumps(state, indent=1).encode(), overwrite=True)
 
 
 def _atomic_save(model, path: Path):
+    """model.save to a temporary name in the same folder, then rename (Keras writes the file itself)."""
     tmp = path.with_name(f".{path.stem}.tmp.keras")
     model.save(tmp)
     os.replace(tmp, path)
@@ -123,9 +123,7 @@ def export_float32(model: keras.Model, path: Path) -> None:
     finally:
         keras.config.set_dtype_policy(previous)
     clean.set_weights(model.get_weights())
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    clean.save(tmp)
-    os.replace(tmp, path)
+    _atomic_save(clean, path)
 
 
 def _read_state(run: Path) -> dict | None:
