@@ -22,6 +22,10 @@ def _random_color(rng, sat_max=0.6):
 
 def random_albedo(rng: np.random.Generator, height: np.ndarray, groove: np.ndarray, part: np.ndarray) -> np.ndarray:
     size = height.shape[0]
+    # How busy the surface colour is, independent of the relief. Mostly low: in a photo an artist
+    # takes of a texture the relief shows. A generator where prints and stains routinely bury the
+    # shading (the first version) teaches the network that brightness says nothing about shape.
+    clutter = rng.uniform(0.0, 1.0) ** 2
     base = _random_color(rng)
     alt = _random_color(rng)
     alb = np.ones((size, size, 3)) * base
@@ -44,20 +48,20 @@ def random_albedo(rng: np.random.Generator, height: np.ndarray, groove: np.ndarr
     # Independent of height: stains, colour noise, printed patterns.
     if rng.random() < 0.5:
         stain = noise.spectral_noise(rng, size, beta=rng.uniform(2, 3.5))
-        alb = alb * np.exp(rng.uniform(0.03, 0.3) * stain)[..., None]
-    if rng.random() < 0.15:
-        paint = noise.spectral_noise(rng, size, beta=3.0) > rng.uniform(0.3, 1.5)
-        alb = alb + (_random_color(rng, 0.9) - alb) * paint[..., None]
-    if rng.random() < 0.5:
-        alb = alb * (1.0 + rng.uniform(0.02, 0.15) * rng.standard_normal((size, size, 1)))
-    if rng.random() < 0.5:
-        alb = alb * (1.0 + rng.uniform(0.0, 0.2) * noise.spectral_noise(rng, size, beta=1.0)[..., None])
+        alb = alb * np.exp(clutter * rng.uniform(0.03, 0.3) * stain)[..., None]
     if rng.random() < 0.1:
-        alb = _printed_pattern(rng, size, alb)
+        paint = noise.spectral_noise(rng, size, beta=3.0) > rng.uniform(0.3, 1.5)
+        alb = alb + (_random_color(rng, 0.9) - alb) * (paint[..., None] * clutter)
+    if rng.random() < 0.5:
+        alb = alb * (1.0 + clutter * rng.uniform(0.02, 0.15) * rng.standard_normal((size, size, 1)))
+    if rng.random() < 0.5:
+        alb = alb * (1.0 + clutter * rng.uniform(0.0, 0.2) * noise.spectral_noise(rng, size, beta=1.0)[..., None])
+    if rng.random() < 0.05:
+        alb = _printed_pattern(rng, size, alb, clutter)
     return np.clip(alb, 0.01, 0.95)
 
 
-def _printed_pattern(rng, size, alb):
+def _printed_pattern(rng, size, alb, opacity):
     """Stripes, checks or dots printed on the surface, unrelated to its relief."""
     yy, xx = np.mgrid[0:size, 0:size] / size
     k = int(rng.integers(2, 16))
@@ -68,4 +72,4 @@ def _printed_pattern(rng, size, alb):
         mask = (np.floor(xx * k) + np.floor(yy * k)) % 2 == 0
     else:
         mask = np.hypot(xx * k % 1 - 0.5, yy * k % 1 - 0.5) < rng.uniform(0.1, 0.4)
-    return alb + (_random_color(rng, 0.9) - alb) * (mask[..., None] * rng.uniform(0.3, 1.0))
+    return alb + (_random_color(rng, 0.9) - alb) * (mask[..., None] * opacity * rng.uniform(0.3, 1.0))

@@ -40,10 +40,12 @@ def random_lighting(rng: np.random.Generator) -> Lighting:
         t = rng.uniform(-1, 1)
         return np.array([1 + 0.15 * t, 1.0, 1 - 0.15 * t])
 
-    kind = rng.choice(["sun", "sun", "sun", "overcast", "flash", "grazing", "two"])
+    # Directional light most of the time: it is what makes relief readable in a photo. Overcast
+    # and flash (shading that says little about slope direction) stay in the mix, rarer.
+    kind = rng.choice(["sun", "overcast", "flash", "grazing", "two"], p=[0.45, 0.125, 0.125, 0.15, 0.15])
     sky_col = np.array([0.8, 0.9, 1.1]) * rng.uniform(0.7, 1.2)
     if kind == "sun":
-        sun = Light(direction(rng.uniform(20, 85), rng.uniform(0, 360)), warm_cold() * rng.uniform(2, 5),
+        sun = Light(direction(rng.uniform(20, 75), rng.uniform(0, 360)), warm_cold() * rng.uniform(2, 5),
                     rng.uniform(0.05, 0.5))
         return Lighting("sun", [sun], sky_col * rng.uniform(0.1, 0.6), rng.uniform(0.5, 1.0))
     if kind == "grazing":
@@ -65,8 +67,8 @@ def random_lighting(rng: np.random.Generator) -> Lighting:
 def _sample_wrapped(h: np.ndarray, dx: float, dy: float) -> np.ndarray:
     """h shifted by a sub-pixel offset (dx columns, dy rows), bilinear, wrapping around."""
     size_y, size_x = h.shape
-    mx = (np.arange(size_x, dtype=np.float32) + dx)[None, :].repeat(size_y, 0)
-    my = (np.arange(size_y, dtype=np.float32) + dy)[:, None].repeat(size_x, 1)
+    mx = (np.arange(size_x) + dx).astype(np.float32)[None, :].repeat(size_y, 0)  # remap wants float32 maps
+    my = (np.arange(size_y) + dy).astype(np.float32)[:, None].repeat(size_x, 1)
     return cv2.remap(h.astype(np.float32), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
 
 

@@ -29,7 +29,7 @@ def make_pair(seed: int, size: int = 256) -> tuple[np.ndarray, np.ndarray, dict]
     rng = np.random.default_rng([seed, 0x6E6F726D])
     big = size * SUPERSAMPLE
     layer, family = heightfields.layered_height(rng, big)
-    slope_deg = float(np.exp(rng.uniform(np.log(3.0), np.log(45.0))))
+    slope_deg = float(np.exp(rng.uniform(np.log(4.0), np.log(45.0))))
     # The layer has unit RMS slope; slopes are geometric, the same at the 2x render and after
     # averaging down, so the heights (in 2x pixels) are simply scaled to the chosen RMS slope.
     height_px = layer.height * np.tan(np.radians(slope_deg))
