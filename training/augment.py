@@ -63,11 +63,13 @@ def photometric(rng, photo: np.ndarray) -> np.ndarray:
     """Float sRGB photo in [0, 1] -> jittered exposure, contrast, gamma, white balance, saturation,
     noise and blur. Never touches the normals."""
     x = photo.astype(np.float32)
-    x = x ** rng.uniform(0.7, 1.4)
+    # Mild: the synthetic camera already varies the tone curve, and contrast is what tells the
+    # network how steep a slope is (see normalgen.preprocess), so jitter here blurs that cue.
+    x = x ** rng.uniform(0.85, 1.2)
     x = x * rng.uniform(0.7, 1.3) * np.array([rng.uniform(0.9, 1.1), 1.0, rng.uniform(0.9, 1.1)], np.float32)
     gray = x.mean(axis=-1, keepdims=True)
     x = gray + (x - gray) * rng.uniform(0.0, 1.5)
-    x = 0.5 + (x - 0.5) * rng.uniform(0.7, 1.3)
+    x = 0.5 + (x - 0.5) * rng.uniform(0.85, 1.15)
     if rng.random() < 0.2:
         x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.3, 1.0))
     if rng.random() < 0.2:
