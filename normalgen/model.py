@@ -19,12 +19,14 @@ from keras import layers, ops
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """Everything needed to rebuild the architecture. Stored inside every saved `.keras` file."""
+    """Everything needed to rebuild the architecture; `config_of` recovers it from a loaded file."""
 
     base_filters: int = 16
     depth: int = 4  # number of 2x downsamplings; the input side must be a multiple of 2**depth
     convs_per_level: int = 2
     max_filters: int = 256
+    # Global context (FiLM) after the bottleneck and every decoder level: see `_global_context`.
+    global_context: bool = False
 
     @property
     def stride(self) -> int:
@@ -67,6 +69,22 @@ def _conv_block(x, filters: int, convs: int, name: str):
     return x
 
 
+def _global_context(x, name: str):
+    """x * (1 + g(mean of x over the image)): a per-channel gain computed from the whole input.
+
+    The slope a pixel's brightness stands for depends on where the light comes from, and that is
+    one fact about the whole photo: the output is a product of a global quantity and a local one.
+    Plain conv + ReLU stacks learn such products slowly; a gain from pooled features makes them
+    one multiplication. The gain starts at exactly 1 (zero-initialised), so the block begins as the
+    identity (kernel 0, bias 1). The mean is taken over what the network is given, a tile at most: see tiling.py.
+    """
+    channels = x.shape[-1]
+    ctx = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_pool")(x)
+    ctx = layers.Dense(max(channels // 2, 16), activation="relu", name=f"{name}_dense0")(ctx)
+    gain = layers.Dense(channels, kernel_initializer="zeros", bias_initializer="ones", name=f"{name}_gain")(ctx)
+    return layers.Multiply(name=f"{name}_film")([x, gain])
+
+
 def build_model(config: ModelConfig | None = None, name: str = "normalgen_unet") -> keras.Model:
     """Build the U-Net. Input: (batch, H, W, 3) normalised photo, H and W multiples of config.stride.
 
@@ -81,11 +99,15 @@ def build_model(config: ModelConfig | None = None, name: str = "normalgen_unet")
         skips.append(x)
         x = layers.MaxPooling2D(2, name=f"pool{level}")(x)
     x = _conv_block(x, config.filters(config.depth), config.convs_per_level, "bottom")
+    if config.global_context:
+        x = _global_context(x, "bottom_ctx")
     for level in reversed(range(config.depth)):
         x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{level}")(x)
         x = layers.Conv2D(config.filters(level), 3, padding="same", name=f"up{level}_proj")(x)
         x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
         x = _conv_block(x, config.filters(level), config.convs_per_level, f"dec{level}")
+        if config.global_context:
+            x = _global_context(x, f"dec{level}_ctx")
     slope = layers.Conv2D(2, 1, padding="same", dtype="float32", name="slope")(x)
     normals = UnitNormalHead(name="unit_normal")(slope)
     model = keras.Model(inputs, normals, name=name)
@@ -103,7 +125,9 @@ def config_of(model: keras.Model) -> ModelConfig:
     base = model.get_layer("down0_conv0").filters
     convs = sum(1 for layer in model.layers if layer.name.startswith("down0_conv"))
     max_filters = model.get_layer("bottom_conv0").filters
-    cfg = ModelConfig(base_filters=base, depth=depth, convs_per_level=convs, max_filters=max_filters)
+    context = any(layer.name == "bottom_ctx_film" for layer in model.layers)
+    cfg = ModelConfig(base_filters=base, depth=depth, convs_per_level=convs, max_filters=max_filters,
+                      global_context=context)
     model.normalgen_config = cfg
     return cfg
 

@@ -54,6 +54,7 @@ class TrainSettings:
     precision: str = "auto"  # "auto", "float32", "mixed_bfloat16", "mixed_float16"
     base_filters: int = 16  # only for init="scratch"
     depth: int = 4
+    global_context: bool = True  # only for init="scratch"; see normalgen.model._global_context
 
 
 class TrainError(Exception):
@@ -175,7 +176,8 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
             model = keras.saving.load_model(run / "last.keras", compile=True)
         else:
             init = _load_init_model(settings.init)
-            cfg = config_of(init) if init is not None else ModelConfig(settings.base_filters, settings.depth)
+            cfg = config_of(init) if init is not None else ModelConfig(
+                settings.base_filters, settings.depth, global_context=settings.global_context)
             model = build_model(cfg)
             if init is not None:
                 model.set_weights(init.get_weights())
