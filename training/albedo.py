@@ -61,6 +61,16 @@ def random_albedo(rng: np.random.Generator, height: np.ndarray, groove: np.ndarr
     return np.clip(alb, 0.01, 0.95)
 
 
+def plain_albedo(rng: np.random.Generator, size: int) -> np.ndarray:
+    """One colour with a faint grain: plaster, sand, concrete, paint. Brightness is then shading.
+
+    The first stage of training uses these, so the network learns to read shading before it has
+    to tell shading from colour (see pretrained/train_shipped.sh)."""
+    alb = np.ones((size, size, 3)) * _random_color(rng)
+    alb = alb * (1.0 + rng.uniform(0.0, 0.04) * rng.standard_normal((size, size, 1)))
+    return np.clip(alb, 0.01, 0.95)
+
+
 def _printed_pattern(rng, size, alb, opacity):
     """Stripes, checks or dots printed on the surface, unrelated to its relief."""
     yy, xx = np.mgrid[0:size, 0:size] / size

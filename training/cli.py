@@ -27,7 +27,9 @@ def _fail(message: str):
 @click.option("--start", type=click.IntRange(min=0), default=0, help="First pair id (to split work).")
 @click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="all cores",
               help="Processes rendering in parallel (the pairs do not depend on it).")
-def synth(out, count, size, seed, start, jobs):
+@click.option("--albedo", "albedo_mode", type=click.Choice(["mixed", "plain"]), default="mixed", show_default=True,
+              help="Surface colour: partly tied to the relief and partly not, or one plain colour.")
+def synth(out, count, size, seed, start, jobs, albedo_mode):
     """Write COUNT synthetic training pairs (NNN_color.png + NNN_normal.png, OpenGL) to OUT.
 
     Pairs already there are kept, so an interrupted run is resumed by running it again.
@@ -41,7 +43,7 @@ def synth(out, count, size, seed, start, jobs):
             bar.update(done - last[0])
             last[0] = done
 
-        write_dataset(out, count, size, seed=seed, start=start, progress=progress, jobs=jobs)
+        write_dataset(out, count, size, seed=seed, start=start, progress=progress, jobs=jobs, albedo_mode=albedo_mode)
     click.echo(f"wrote {count} pairs to {out}")
 
 

@@ -24,8 +24,14 @@ from . import albedo, camera, heightfields, shading
 SUPERSAMPLE = 2
 
 
-def make_pair(seed: int, size: int = 256) -> tuple[np.ndarray, np.ndarray, dict]:
-    """-> (photo uint8 (S,S,3) sRGB, normals float32 (S,S,3) OpenGL unit vectors, metadata)."""
+ALBEDO_MODES = ("mixed", "plain")
+
+
+def make_pair(seed: int, size: int = 256, albedo_mode: str = "mixed") -> tuple[np.ndarray, np.ndarray, dict]:
+    """-> (photo uint8 (S,S,3) sRGB, normals float32 (S,S,3) OpenGL unit vectors, metadata).
+
+    albedo_mode "mixed": colour partly tied to the relief, partly not; "plain": one colour.
+    """
     rng = np.random.default_rng([seed, 0x6E6F726D])
     big = size * SUPERSAMPLE
     layer, family = heightfields.layered_height(rng, big)
@@ -34,7 +40,10 @@ def make_pair(seed: int, size: int = 256) -> tuple[np.ndarray, np.ndarray, dict]
     # averaging down, so the heights (in 2x pixels) are simply scaled to the chosen RMS slope.
     height_px = layer.height * np.tan(np.radians(slope_deg))
     normals = normals_from_height(height_px, wrap=True)
-    alb = albedo.random_albedo(rng, layer.height, layer.groove, layer.part)
+    if albedo_mode == "plain":
+        alb = albedo.plain_albedo(rng, big)
+    else:
+        alb = albedo.random_albedo(rng, layer.height, layer.groove, layer.part)
     lighting = shading.random_lighting(rng)
     radiance = shading.shade(alb, normals, height_px, lighting, roughness=rng.uniform(0.25, 1.0),
                              specular=rng.uniform(0.02, 0.08))
@@ -60,16 +69,16 @@ def write_pair(out_dir: Path, name: str, photo: np.ndarray, normals: np.ndarray)
 
 
 def _write_one(args) -> str:
-    out, name, pair_seed, size = args
+    out, name, pair_seed, size, albedo_mode = args
     if (out / f"{name}_color.png").exists() and (out / f"{name}_normal.png").exists():
         return f"{name}\t-\t-\t-\t{pair_seed}"  # kept from an interrupted run
-    photo, normals, meta = make_pair(pair_seed, size)
+    photo, normals, meta = make_pair(pair_seed, size, albedo_mode)
     write_pair(out, name, photo, normals)
     return f"{name}\t{meta['family']}\t{meta['lighting']}\t{meta['slope_deg']}\t{pair_seed}"
 
 
 def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: int = 0, progress=None,
-                  jobs: int = 1) -> Path:
+                  jobs: int = 1, albedo_mode: str = "mixed") -> Path:
     """Write `count` pairs (ids start..start+count-1, seeds seed*1_000_003 + id) and index.tsv.
 
     Pairs already on disk are kept, so an interrupted run resumes where it stopped. `jobs`
@@ -78,7 +87,7 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     width = max(4, len(str(start + count - 1)))
-    work = [(out, f"{i:0{width}d}", seed * 1_000_003 + i, size) for i in range(start, start + count)]
+    work = [(out, f"{i:0{width}d}", seed * 1_000_003 + i, size, albedo_mode) for i in range(start, start + count)]
     rows = []
     if jobs > 1:
         import multiprocessing

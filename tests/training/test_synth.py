@@ -53,3 +53,20 @@ def test_interrupted_synthesis_resumes(tmp_path):
     synth.write_dataset(tmp_path, 3, 32, seed=6)
     assert (tmp_path / "0001_color.png").stat().st_mtime_ns == before  # kept, not redone
     assert (tmp_path / "0002_normal.png").exists()
+
+
+def test_plain_albedo_shares_the_relief_and_drops_the_colour_pattern(tmp_path):
+    # Same seed: the same surface and light, only the colour differs, and with one colour the
+    # photo's brightness is (nearly) all shading. Written the same way through the CLI option.
+    from click.testing import CliRunner
+
+    from normalgen_training.cli import synth as synth_cli
+
+    mixed_photo, mixed_normals, _ = synth.make_pair(11, 64, "mixed")
+    plain_photo, plain_normals, _ = synth.make_pair(11, 64, "plain")
+    assert np.array_equal(mixed_normals, plain_normals)
+    assert not np.array_equal(mixed_photo, plain_photo)
+    result = CliRunner().invoke(synth_cli, [str(tmp_path), "--count", "1", "--size", "64", "--seed", "0",
+                                            "--jobs", "1", "--albedo", "plain"])
+    assert result.exit_code == 0, result.output
+    assert np.allclose(read_photo(tmp_path / "0000_color.png"), synth.make_pair(0, 64, "plain")[0] / 255.0, atol=1e-6)
