@@ -27,6 +27,9 @@ class ModelConfig:
     max_filters: int = 256
     # Global context (FiLM) after the bottleneck and every decoder level: see `_global_context`.
     global_context: bool = False
+    # "slope": the net predicts (dx, dy) per pixel. "height": it predicts a height per pixel and the
+    # normals are its finite differences, so they always describe one surface (see HeightNormalHead).
+    head: str = "slope"
 
     @property
     def stride(self) -> int:
@@ -55,6 +58,33 @@ class UnitNormalHead(layers.Layer):
         slope = ops.cast(slope, "float32")
         z = ops.ones_like(slope[..., :1])
         n = ops.concatenate([slope, z], axis=-1)
+        return n / ops.sqrt(ops.sum(n * n, axis=-1, keepdims=True))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (3,)
+
+
+@keras.saving.register_keras_serializable(package="normalgen")
+class HeightNormalHead(layers.Layer):
+    """Height (pixel units) -> unit normals of that surface, by central differences, in float32.
+
+    The same formula as `normalgen.vectors.normals_from_height`: n = (-dh/dx, dh/drow, 1) / |.|
+    (OpenGL: +Y is up, toward row 0). Borders repeat the edge pixel. A height head cannot predict
+    a normal field that no surface has: light across a brick shows two of its bevels, and the
+    height that explains them has all four.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+
+    def call(self, height):
+        h = ops.cast(height, "float32")
+        hx = ops.concatenate([h[:, :, :1], h, h[:, :, -1:]], axis=2)
+        hy = ops.concatenate([h[:, :1], h, h[:, -1:]], axis=1)
+        dx = (hx[:, :, 2:] - hx[:, :, :-2]) * 0.5
+        drow = (hy[:, 2:] - hy[:, :-2]) * 0.5
+        n = ops.concatenate([-dx, drow, ops.ones_like(h)], axis=-1)
         return n / ops.sqrt(ops.sum(n * n, axis=-1, keepdims=True))
 
     def compute_output_shape(self, input_shape):
@@ -108,8 +138,12 @@ def build_model(config: ModelConfig | None = None, name: str = "normalgen_unet")
         x = _conv_block(x, config.filters(level), config.convs_per_level, f"dec{level}")
         if config.global_context:
             x = _global_context(x, f"dec{level}_ctx")
-    slope = layers.Conv2D(2, 1, padding="same", dtype="float32", name="slope")(x)
-    normals = UnitNormalHead(name="unit_normal")(slope)
+    if config.head == "height":
+        height = layers.Conv2D(1, 1, padding="same", dtype="float32", name="height")(x)
+        normals = HeightNormalHead(name="height_normal")(height)
+    else:
+        slope = layers.Conv2D(2, 1, padding="same", dtype="float32", name="slope")(x)
+        normals = UnitNormalHead(name="unit_normal")(slope)
     model = keras.Model(inputs, normals, name=name)
     # Kept on the model so that a loaded .keras file knows its own architecture summary.
     model.normalgen_config = config
@@ -125,9 +159,9 @@ def config_of(model: keras.Model) -> ModelConfig:
     base = model.get_layer("down0_conv0").filters
     convs = sum(1 for layer in model.layers if layer.name.startswith("down0_conv"))
     max_filters = model.get_layer("bottom_conv0").filters
-    context = any(layer.name == "bottom_ctx_film" for layer in model.layers)
+    names = {layer.name for layer in model.layers}
     cfg = ModelConfig(base_filters=base, depth=depth, convs_per_level=convs, max_filters=max_filters,
-                      global_context=context)
+                      global_context="bottom_ctx_film" in names, head="height" if "height" in names else "slope")
     model.normalgen_config = cfg
     return cfg
 

@@ -19,6 +19,20 @@ def test_output_is_unit_and_faces_the_viewer(photo):
     assert n[..., 2].min() > 0
 
 
+def test_height_head_gives_the_normals_of_its_height():
+    # The head's finite differences are normals_from_height's (OpenGL, +Y toward row 0).
+    from normalgen.model import HeightNormalHead
+    from normalgen.vectors import normals_from_height
+
+    yy, xx = np.mgrid[0:24, 0:32].astype("float32")
+    h = 3.0 * np.sin(xx / 4.0) + 0.1 * (yy - 12) ** 2  # rises toward the bottom rows
+    n = np.asarray(HeightNormalHead()(h[None, :, :, None]))[0]
+    expected = normals_from_height(h, wrap=False)
+    assert np.allclose(n[1:-1, 1:-1], expected[1:-1, 1:-1], atol=1e-5)
+    assert n[20, 16, 1] > 0.5  # heights grow toward the bottom rows, so the surface faces up (+Y)
+    assert np.allclose(np.linalg.norm(n, axis=-1), 1.0, atol=1e-5)
+
+
 def test_zero_slope_head_gives_a_flat_map(photo):
     model = build_model(ModelConfig(base_filters=4, depth=3))
     head = model.get_layer("slope")
@@ -52,16 +66,16 @@ def test_global_context_sees_the_whole_input(photo):
     assert np.abs(a[:, :, :4] - b[:, :, :4]).max() > 1e-4
 
 
-@pytest.mark.parametrize("context", [False, True])
-def test_a_saved_model_remembers_its_config(tmp_path, context):
+@pytest.mark.parametrize("context,head", [(False, "slope"), (True, "slope"), (True, "height")])
+def test_a_saved_model_remembers_its_config(tmp_path, context, head):
     import keras
 
-    cfg = ModelConfig(base_filters=4, depth=2, convs_per_level=1, global_context=context)
+    cfg = ModelConfig(base_filters=4, depth=2, convs_per_level=1, global_context=context, head=head)
     path = tmp_path / "m.keras"
     build_model(cfg).save(path)
     loaded = keras.saving.load_model(path, compile=False)
     recovered = config_of(loaded)
-    assert recovered.global_context == context and recovered.depth == 2 and recovered.base_filters == 4
+    assert recovered.global_context == context and recovered.head == head and recovered.depth == 2 and recovered.base_filters == 4
     # Rebuilt from the recovered config (as the bf16 twin is), it takes the file's weights.
     assert [w.shape for w in build_model(recovered).weights] == [w.shape for w in loaded.weights]
 

@@ -55,6 +55,7 @@ class TrainSettings:
     base_filters: int = 16  # only for init="scratch"
     depth: int = 4
     global_context: bool = True  # only for init="scratch"; see normalgen.model._global_context
+    head: str = "height"  # only for init="scratch"; see normalgen.model.HeightNormalHead
 
 
 class TrainError(Exception):
@@ -177,7 +178,8 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
         else:
             init = _load_init_model(settings.init)
             cfg = config_of(init) if init is not None else ModelConfig(
-                settings.base_filters, settings.depth, global_context=settings.global_context)
+                settings.base_filters, settings.depth, global_context=settings.global_context,
+                head=settings.head)
             model = build_model(cfg)
             if init is not None:
                 model.set_weights(init.get_weights())
