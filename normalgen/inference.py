@@ -130,7 +130,8 @@ def _predict(image, model, seamless, tile_size, progress) -> np.ndarray:
     net = inference_model(model)
     photo = _as_float_photo(image)
     # A converted copy is ours to overwrite: normalising it in place saves a full-size array.
-    network_input = normalize_photo(photo, in_place=photo.dtype == np.float32 and not np.shares_memory(photo, image))
+    network_input = normalize_photo(photo, method=config_of(model).input_norm,
+                                    in_place=photo.dtype == np.float32 and not np.shares_memory(photo, image))
     del photo
     return predict_tiled(
         lambda tiles: net.predict_on_batch(tiles),

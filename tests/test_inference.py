@@ -10,6 +10,7 @@ from scipy import ndimage
 
 from normalgen import generate_height_map, generate_normal_map, load_model
 from normalgen.errors import ImageError, ModelError, NormalgenError
+from normalgen.model import config_of
 from normalgen.model_loading import inference_model, resolve_precision
 from normalgen.preprocess import normalize_photo
 from normalgen.vectors import angular_error_deg, normals_from_height
@@ -36,7 +37,7 @@ def local_model():
     keras.utils.set_random_seed(7)
     model = build_model(ModelConfig(base_filters=4, depth=1))
     head = model.get_layer("slope")
-    head.kernel.assign(head.kernel * 0.3)
+    head.kernel.assign(head.kernel * 1.5)
     return model
 
 
@@ -69,7 +70,8 @@ def test_strength_and_conventions(tiny_model, float32_only):
     photo = smooth_photo((64, 64))
     one = generate_normal_map(photo, model=tiny_model)
     # Strength 1 is the network's own output (on the mirrored, stride-padded canvas).
-    canvas = np.pad(normalize_photo(photo), ((32, 32), (32, 32), (0, 0)), mode="reflect")
+    norm = config_of(tiny_model).input_norm  # the model file says which input it expects
+    canvas = np.pad(normalize_photo(photo, method=norm), ((32, 32), (32, 32), (0, 0)), mode="reflect")
     raw = np.asarray(tiny_model.predict_on_batch(canvas[None]))[0, 32:-32, 32:-32]
     np.testing.assert_allclose(one, raw, atol=1e-5)
     flat = generate_normal_map(photo, model=tiny_model, strength=0.0)
@@ -163,3 +165,23 @@ def test_height_map_reads_the_named_convention():
 def test_import_normalgen_does_not_load_keras():
     code = "import sys, normalgen; normalgen.encode_rgb; assert 'keras' not in sys.modules, 'keras'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("norm", ["std", "relative"])
+def test_the_model_file_chooses_the_input_normalisation(norm, float32_only):
+    import keras
+
+    from normalgen.model import ModelConfig, build_model
+
+    keras.utils.set_random_seed(3)
+    model = build_model(ModelConfig(base_filters=4, depth=1, input_norm=norm))
+    photo = smooth_photo((32, 32))
+    one = generate_normal_map(photo, model=model)
+
+    def raw(method):
+        canvas = np.pad(normalize_photo(photo, method=method), ((16, 16), (16, 16), (0, 0)), mode="reflect")
+        return np.asarray(model.predict_on_batch(canvas[None]))[0, 16:-16, 16:-16]
+
+    other = "std" if norm == "relative" else "relative"
+    np.testing.assert_allclose(one, raw(norm), atol=1e-5)
+    assert np.abs(one - raw(other)).max() > 1e-3

@@ -66,16 +66,19 @@ def test_global_context_sees_the_whole_input(photo):
     assert np.abs(a[:, :, :4] - b[:, :, :4]).max() > 1e-4
 
 
-@pytest.mark.parametrize("context,head", [(False, "slope"), (True, "slope"), (True, "height")])
-def test_a_saved_model_remembers_its_config(tmp_path, context, head):
+@pytest.mark.parametrize("context,head,norm", [(False, "slope", "std"), (True, "slope", "std"),
+                                               (True, "height", "relative")])
+def test_a_saved_model_remembers_its_config(tmp_path, context, head, norm):
     import keras
 
-    cfg = ModelConfig(base_filters=4, depth=2, convs_per_level=1, global_context=context, head=head)
+    cfg = ModelConfig(base_filters=4, depth=2, convs_per_level=1, global_context=context, head=head,
+                      input_norm=norm)
     path = tmp_path / "m.keras"
     build_model(cfg).save(path)
     loaded = keras.saving.load_model(path, compile=False)
     recovered = config_of(loaded)
-    assert recovered.global_context == context and recovered.head == head and recovered.depth == 2 and recovered.base_filters == 4
+    assert recovered.global_context == context and recovered.head == head and recovered.input_norm == norm
+    assert recovered.depth == 2 and recovered.base_filters == 4
     # Rebuilt from the recovered config (as the bf16 twin is), it takes the file's weights.
     assert [w.shape for w in build_model(recovered).weights] == [w.shape for w in loaded.weights]
 

@@ -46,3 +46,15 @@ def test_in_place_reuses_the_array_and_agrees():
 def test_flat_and_black_photos_stay_finite():
     assert np.abs(normalize_photo(np.full((4, 5, 3), 0.3, np.float32))).max() < 1e-5
     assert np.isfinite(normalize_photo(np.zeros((4, 5, 3), np.float32))).all()
+
+
+def test_std_method_is_zero_mean_unit_std_and_unknown_methods_fail():
+    import pytest
+
+    x = np.random.default_rng(3).random((2, 20, 30, 3)).astype(np.float32) * [0.2, 0.5, 0.9]
+    y = normalize_photo(x, method="std")
+    assert np.abs(y.mean(axis=(1, 2))).max() < 1e-5
+    assert np.allclose(y.reshape(2, -1).std(axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(normalize_photo(x[1], method="std"), y[1])
+    with pytest.raises(ValueError):
+        normalize_photo(x, method="gamma")

@@ -91,12 +91,13 @@ class PatchDataset(keras.utils.PyDataset):
 
     def __init__(self, pairs: list[Pair], *, patch: int = 128, batch_size: int = 16, steps: int = 200,
                  seed: int = 0, cache: PairCache | None = None, scale_range=(0.5, 1.0), augment: bool = True,
-                 **kwargs):
+                 input_norm: str = "relative", **kwargs):
         super().__init__(**kwargs)
         if not pairs:
             raise ValueError("no training pairs")
         self.pairs, self.patch, self.batch_size, self.steps = pairs, patch, batch_size, steps
         self.seed, self.scale_range, self.augment = seed, scale_range, augment
+        self.input_norm = input_norm  # the model's: see normalgen.preprocess
         self.cache = cache or PairCache()
         self.epoch = 0
 
@@ -119,7 +120,7 @@ class PatchDataset(keras.utils.PyDataset):
             p, n = augment.random_crop(rng, photo, normals, self.patch, self.scale_range)
             p, n = augment.random_geometry(rng, p, n)
             p = augment.photometric(rng, p)
-            xs.append(normalize_photo(p))
+            xs.append(normalize_photo(p, method=self.input_norm))
             ys.append(n)
         return np.stack(xs), np.stack(ys).astype(np.float32)
 
@@ -130,7 +131,7 @@ class PatchDataset(keras.utils.PyDataset):
             photo, normals = self.cache.get(pair)
             side = min(self.patch, *photo.shape[:2]) // 16 * 16
             y0, x0 = (photo.shape[0] - side) // 2, (photo.shape[1] - side) // 2
-            xs.append(normalize_photo(photo[y0:y0 + side, x0:x0 + side]))
+            xs.append(normalize_photo(photo[y0:y0 + side, x0:x0 + side], method=self.input_norm))
             ys.append(normals[y0:y0 + side, x0:x0 + side])
         return np.stack(xs), np.stack(ys).astype(np.float32)
 

@@ -56,6 +56,7 @@ class TrainSettings:
     depth: int = 4
     global_context: bool = True  # only for init="scratch"; see normalgen.model._global_context
     head: str = "height"  # only for init="scratch"; see normalgen.model.HeightNormalHead
+    input_norm: str = "relative"  # only for init="scratch"; see normalgen.preprocess
 
 
 class TrainError(Exception):
@@ -179,7 +180,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
             init = _load_init_model(settings.init)
             cfg = config_of(init) if init is not None else ModelConfig(
                 settings.base_filters, settings.depth, global_context=settings.global_context,
-                head=settings.head)
+                head=settings.head, input_norm=settings.input_norm)
             model = build_model(cfg)
             if init is not None:
                 model.set_weights(init.get_weights())
@@ -187,14 +188,16 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
             lr = keras.optimizers.schedules.CosineDecay(settings.learning_rate, total, alpha=0.05)
             model.compile(optimizer=keras.optimizers.Adam(lr), loss=cosine_loss, metrics=[mean_angle_deg],
                           jit_compile=env["jit"])
+    input_norm = config_of(model).input_norm  # what this network was (or is being) trained on
     global_batch = settings.batch_size * env["replicas"]
     cache = PairCache()
     train_ds = PatchDataset(pairs, patch=settings.patch, batch_size=global_batch, steps=settings.steps,
-                            seed=settings.seed, cache=cache, workers=settings.workers, max_queue_size=8)
+                            seed=settings.seed, cache=cache, workers=settings.workers, max_queue_size=8,
+                            input_norm=input_norm)
     train_ds.epoch = start_epoch
     val_ds = None
     if val_pairs:
-        val_ds = PatchDataset(val_pairs, patch=settings.patch * 2, batch_size=8, augment=False)
+        val_ds = PatchDataset(val_pairs, patch=settings.patch * 2, batch_size=8, augment=False, input_norm=input_norm)
     if start_epoch >= settings.epochs:
         log(f"run already finished ({start_epoch} epochs)")
         return run
