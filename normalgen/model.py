@@ -33,6 +33,16 @@ class ModelConfig:
     # Which normalize_photo method the network expects ("relative" or "std"); the input layer's
     # name records it in the file ("photo_relative" or "photo").
     input_norm: str = "std"
+    # Where the network expects the light: "any" azimuth, or "canonical" (within 45 degrees of +X,
+    # from the right), in which case inference first turns the photo so (normalgen.orientation).
+    # Recorded in the input layer's name ("photo_relative_canonical").
+    light: str = "any"
+    # "batch": BatchNormalization after every conv (the first shipped model). "none": plain
+    # conv + bias + ReLU. A batch-normalised net trained on photos whose contrast varies as much as
+    # these do leans on each batch's own statistics, and with the moving averages at inference
+    # its slopes blew up (mean 2.8 where the truth was 0.2): "none" behaves the same in training
+    # and inference, and stays local, so tiles agree.
+    norm: str = "batch"
 
     @property
     def stride(self) -> int:
@@ -94,8 +104,12 @@ class HeightNormalHead(layers.Layer):
         return tuple(input_shape[:-1]) + (3,)
 
 
-def _conv_block(x, filters: int, convs: int, name: str):
+def _conv_block(x, filters: int, convs: int, name: str, norm: str = "batch"):
     for i in range(convs):
+        if norm == "none":
+            x = layers.Conv2D(filters, 3, padding="same", kernel_initializer="he_normal", name=f"{name}_conv{i}")(x)
+            x = layers.Activation("relu", name=f"{name}_relu{i}")(x)
+            continue
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv{i}")(x)
         # momentum 0.9: the moving statistics keep up with the weights (at 0.99 the inference-mode
         # error swung by 10-25 deg from epoch to epoch while the training error was steady).
@@ -126,21 +140,24 @@ def build_model(config: ModelConfig | None = None, name: str = "normalgen_unet")
     Output: (batch, H, W, 3) float32 unit normals, OpenGL convention (X right, Y up, Z out).
     """
     config = config or ModelConfig()
-    inputs = keras.Input(shape=(None, None, 3), name="photo" if config.input_norm == "std" else f"photo_{config.input_norm}")
+    input_name = "photo" if config.input_norm == "std" else f"photo_{config.input_norm}"
+    if config.light != "any":
+        input_name += f"_{config.light}"
+    inputs = keras.Input(shape=(None, None, 3), name=input_name)
     x = inputs
     skips = []
     for level in range(config.depth):
-        x = _conv_block(x, config.filters(level), config.convs_per_level, f"down{level}")
+        x = _conv_block(x, config.filters(level), config.convs_per_level, f"down{level}", config.norm)
         skips.append(x)
         x = layers.MaxPooling2D(2, name=f"pool{level}")(x)
-    x = _conv_block(x, config.filters(config.depth), config.convs_per_level, "bottom")
+    x = _conv_block(x, config.filters(config.depth), config.convs_per_level, "bottom", config.norm)
     if config.global_context:
         x = _global_context(x, "bottom_ctx")
     for level in reversed(range(config.depth)):
         x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{level}")(x)
         x = layers.Conv2D(config.filters(level), 3, padding="same", name=f"up{level}_proj")(x)
         x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
-        x = _conv_block(x, config.filters(level), config.convs_per_level, f"dec{level}")
+        x = _conv_block(x, config.filters(level), config.convs_per_level, f"dec{level}", config.norm)
         if config.global_context:
             x = _global_context(x, f"dec{level}_ctx")
     if config.head == "height":
@@ -165,9 +182,12 @@ def config_of(model: keras.Model) -> ModelConfig:
     convs = sum(1 for layer in model.layers if layer.name.startswith("down0_conv"))
     max_filters = model.get_layer("bottom_conv0").filters
     names = {layer.name for layer in model.layers}
+    input_name = model.layers[0].name
     cfg = ModelConfig(base_filters=base, depth=depth, convs_per_level=convs, max_filters=max_filters,
                       global_context="bottom_ctx_film" in names, head="height" if "height" in names else "slope",
-                      input_norm="relative" if "photo_relative" in names else "std")
+                      input_norm="relative" if input_name.startswith("photo_relative") else "std",
+                      light="canonical" if input_name.endswith("_canonical") else "any",
+                      norm="batch" if "down0_bn0" in names else "none")
     model.normalgen_config = cfg
     return cfg
 

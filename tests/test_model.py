@@ -66,21 +66,42 @@ def test_global_context_sees_the_whole_input(photo):
     assert np.abs(a[:, :, :4] - b[:, :, :4]).max() > 1e-4
 
 
-@pytest.mark.parametrize("context,head,norm", [(False, "slope", "std"), (True, "slope", "std"),
-                                               (True, "height", "relative")])
-def test_a_saved_model_remembers_its_config(tmp_path, context, head, norm):
+@pytest.mark.parametrize("context,head,norm,layer_norm,light", [
+    (False, "slope", "std", "batch", "any"), (True, "slope", "std", "batch", "any"),
+    (True, "height", "relative", "batch", "any"), (False, "slope", "relative", "none", "canonical")])
+def test_a_saved_model_remembers_its_config(tmp_path, context, head, norm, layer_norm, light):
     import keras
 
     cfg = ModelConfig(base_filters=4, depth=2, convs_per_level=1, global_context=context, head=head,
-                      input_norm=norm)
+                      input_norm=norm, norm=layer_norm, light=light)
     path = tmp_path / "m.keras"
     build_model(cfg).save(path)
     loaded = keras.saving.load_model(path, compile=False)
     recovered = config_of(loaded)
     assert recovered.global_context == context and recovered.head == head and recovered.input_norm == norm
     assert recovered.depth == 2 and recovered.base_filters == 4
+    assert recovered.norm == layer_norm and recovered.light == light
     # Rebuilt from the recovered config (as the bf16 twin is), it takes the file's weights.
     assert [w.shape for w in build_model(recovered).weights] == [w.shape for w in loaded.weights]
+
+
+def test_without_batch_norm_training_and_inference_agree():
+    """norm="none": the network computes the same function in training and inference mode, on
+    one photo or a batch, so what validation measures is what users get. (With batch norm, a
+    photo whose contrast differs from the batch average is normalised differently at inference.)"""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    model = build_model(ModelConfig(base_filters=4, depth=2, norm="none", input_norm="relative"))
+    rng = np.random.default_rng(0)
+    batch = np.concatenate([rng.normal(0, 0.1, (1, 32, 32, 3)), rng.normal(0, 2.0, (1, 32, 32, 3))]).astype("float32")
+    infer = np.asarray(model(batch, training=False))
+    np.testing.assert_allclose(np.asarray(model(batch, training=True)), infer, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(model(batch[1:], training=False)), infer[1:], atol=1e-5)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
+    batch_normed = build_model(ModelConfig(base_filters=4, depth=2, norm="batch", input_norm="relative"))
+    assert not np.allclose(np.asarray(batch_normed(batch[1:], training=True)),
+                           np.asarray(batch_normed(batch, training=True))[1:], atol=1e-3)
 
 
 def test_flops_per_pixel_counts_every_level():

@@ -54,9 +54,11 @@ class TrainSettings:
     precision: str = "auto"  # "auto", "float32", "mixed_bfloat16", "mixed_float16"
     base_filters: int = 16  # only for init="scratch"
     depth: int = 4
-    global_context: bool = True  # only for init="scratch"; see normalgen.model._global_context
-    head: str = "height"  # only for init="scratch"; see normalgen.model.HeightNormalHead
+    global_context: bool = False  # only for init="scratch"; see normalgen.model._global_context
+    head: str = "slope"  # only for init="scratch"; see normalgen.model.HeightNormalHead
     input_norm: str = "relative"  # only for init="scratch"; see normalgen.preprocess
+    light: str = "any"  # only for init="scratch"; see ModelConfig.light
+    norm: str = "none"  # only for init="scratch"; see ModelConfig.norm
 
 
 class TrainError(Exception):
@@ -180,7 +182,8 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
             init = _load_init_model(settings.init)
             cfg = config_of(init) if init is not None else ModelConfig(
                 settings.base_filters, settings.depth, global_context=settings.global_context,
-                head=settings.head, input_norm=settings.input_norm)
+                head=settings.head, input_norm=settings.input_norm, light=settings.light,
+                norm=settings.norm)
             model = build_model(cfg)
             if init is not None:
                 model.set_weights(init.get_weights())
@@ -189,11 +192,12 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
             model.compile(optimizer=keras.optimizers.Adam(lr), loss=cosine_loss, metrics=[mean_angle_deg],
                           jit_compile=env["jit"])
     input_norm = config_of(model).input_norm  # what this network was (or is being) trained on
+    light = config_of(model).light
     global_batch = settings.batch_size * env["replicas"]
     cache = PairCache()
     train_ds = PatchDataset(pairs, patch=settings.patch, batch_size=global_batch, steps=settings.steps,
                             seed=settings.seed, cache=cache, workers=settings.workers, max_queue_size=8,
-                            input_norm=input_norm)
+                            input_norm=input_norm, light=light)
     train_ds.epoch = start_epoch
     val_ds = None
     if val_pairs:
