@@ -239,6 +239,13 @@ def layered_height(rng: np.random.Generator, size: int) -> tuple[Layer, str]:
     name = str(rng.choice(BASE_FAMILIES))
     base = FAMILIES[name](rng, size)
     h = base.height / max(rms_slope(base.height), 1e-9)
+    # Raised or sunk, even odds: bricks proud of their mortar or mortar proud of the bricks
+    # (raised grout, embossed tiles), domed or dished cells. A generator that always sinks the
+    # joints teaches "the dark lines are low" instead of reading the light: on blender-dev, whose
+    # bricks have raised mortar, that prior picked the wrong side of the light on every brick.
+    if rng.random() < 0.5:
+        h = -h
+        name = "-" + name
     groove = base.groove.copy()
     for _ in range(int(rng.choice([0, 1, 1, 2]))):
         det_name = str(rng.choice(DETAIL_FAMILIES))

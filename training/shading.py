@@ -34,8 +34,39 @@ def direction(elevation_deg: float, azimuth_deg: float) -> np.ndarray:
     return np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
 
 
-def random_lighting(rng: np.random.Generator) -> Lighting:
-    """Sun and sky, overcast, near-flash, grazing, or two lights: varied on purpose."""
+LIGHT_MODES = ("any", "canonical")
+CANONICAL_SECTOR_DEG = 45.0  # "canonical": the key light's azimuth lies within this of +X
+
+
+def canonical_azimuth(azimuth_deg: float) -> float:
+    """The azimuth a quarter turn of the picture brings into [-45, 45) degrees (light from the right)."""
+    return float((azimuth_deg + CANONICAL_SECTOR_DEG) % 90.0 - CANONICAL_SECTOR_DEG)
+
+
+def key_azimuth(lighting: Lighting) -> float:
+    """Azimuth in degrees (from +X toward +Y) of the first, strongest light."""
+    d = lighting.lights[0].direction
+    return float(np.degrees(np.arctan2(d[1], d[0])))
+
+
+def random_lighting(rng: np.random.Generator, light_mode: str = "any") -> Lighting:
+    """Sun and sky, overcast, near-flash, grazing, or two lights: varied on purpose.
+
+    light_mode "canonical" turns the key light (the first) about the Z axis by whole quarter turns
+    until its azimuth lies within 45 degrees of +X: the picture a quarter-turned camera would take.
+    The random draws are the same in both modes, so the surfaces and set-ups match seed for seed.
+    """
+    lighting = _draw_lighting(rng)
+    if light_mode == "canonical":
+        key = lighting.lights[0]
+        elevation = float(np.degrees(np.arcsin(np.clip(key.direction[2], -1.0, 1.0))))
+        key.direction = direction(elevation, canonical_azimuth(key_azimuth(lighting)))
+    elif light_mode != "any":
+        raise ValueError(f"unknown light mode {light_mode!r}: use one of {', '.join(LIGHT_MODES)}")
+    return lighting
+
+
+def _draw_lighting(rng: np.random.Generator) -> Lighting:
     def warm_cold():
         t = rng.uniform(-1, 1)
         return np.array([1 + 0.15 * t, 1.0, 1 - 0.15 * t])

@@ -27,10 +27,13 @@ SUPERSAMPLE = 2
 ALBEDO_MODES = ("mixed", "plain")
 
 
-def make_pair(seed: int, size: int = 256, albedo_mode: str = "mixed") -> tuple[np.ndarray, np.ndarray, dict]:
+def make_pair(seed: int, size: int = 256, albedo_mode: str = "mixed",
+              light_mode: str = "any") -> tuple[np.ndarray, np.ndarray, dict]:
     """-> (photo uint8 (S,S,3) sRGB, normals float32 (S,S,3) OpenGL unit vectors, metadata).
 
     albedo_mode "mixed": colour partly tied to the relief, partly not; "plain": one colour.
+    light_mode "any": the key light from any azimuth; "canonical": within 45 degrees of +X (see
+    shading.random_lighting), for models that are shown photos turned so (normalgen.orientation).
     """
     rng = np.random.default_rng([seed, 0x6E6F726D])
     big = size * SUPERSAMPLE
@@ -44,13 +47,14 @@ def make_pair(seed: int, size: int = 256, albedo_mode: str = "mixed") -> tuple[n
         alb = albedo.plain_albedo(rng, big)
     else:
         alb = albedo.random_albedo(rng, layer.height, layer.groove, layer.part)
-    lighting = shading.random_lighting(rng)
+    lighting = shading.random_lighting(rng, light_mode)
     radiance = shading.shade(alb, normals, height_px, lighting, roughness=rng.uniform(0.25, 1.0),
                              specular=rng.uniform(0.02, 0.08))
     radiance = _downsample(radiance, size)
     n_small = normalize(_downsample(normals, size))
     photo = camera.develop(radiance, rng)
-    meta = {"family": family, "lighting": lighting.name, "slope_deg": round(slope_deg, 2)}
+    meta = {"family": family, "lighting": lighting.name, "slope_deg": round(slope_deg, 2),
+            "light_azimuth": round(shading.key_azimuth(lighting), 1)}
     return photo, n_small.astype(np.float32), meta
 
 
@@ -69,16 +73,17 @@ def write_pair(out_dir: Path, name: str, photo: np.ndarray, normals: np.ndarray)
 
 
 def _write_one(args) -> str:
-    out, name, pair_seed, size, albedo_mode = args
+    out, name, pair_seed, size, albedo_mode, light_mode = args
     if (out / f"{name}_color.png").exists() and (out / f"{name}_normal.png").exists():
-        return f"{name}\t-\t-\t-\t{pair_seed}"  # kept from an interrupted run
-    photo, normals, meta = make_pair(pair_seed, size, albedo_mode)
+        return f"{name}\t-\t-\t-\t-\t{pair_seed}"  # kept from an interrupted run
+    photo, normals, meta = make_pair(pair_seed, size, albedo_mode, light_mode)
     write_pair(out, name, photo, normals)
-    return f"{name}\t{meta['family']}\t{meta['lighting']}\t{meta['slope_deg']}\t{pair_seed}"
+    return (f"{name}\t{meta['family']}\t{meta['lighting']}\t{meta['slope_deg']}\t{meta['light_azimuth']}"
+            f"\t{pair_seed}")
 
 
 def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: int = 0, progress=None,
-                  jobs: int = 1, albedo_mode: str = "mixed") -> Path:
+                  jobs: int = 1, albedo_mode: str = "mixed", light_mode: str = "any") -> Path:
     """Write `count` pairs (ids start..start+count-1, seeds seed*1_000_003 + id) and index.tsv.
 
     Pairs already on disk are kept, so an interrupted run resumes where it stopped. `jobs`
@@ -87,7 +92,8 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     width = max(4, len(str(start + count - 1)))
-    work = [(out, f"{i:0{width}d}", seed * 1_000_003 + i, size, albedo_mode) for i in range(start, start + count)]
+    work = [(out, f"{i:0{width}d}", seed * 1_000_003 + i, size, albedo_mode, light_mode)
+            for i in range(start, start + count)]
     rows = []
     if jobs > 1:
         import multiprocessing
@@ -102,6 +108,6 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
             rows.append(_write_one(item))
             if progress:
                 progress(len(rows), count)
-    table = "id\tkind\tlighting\tslope_deg\tseed\n" + "\n".join(rows) + "\n"
+    table = "id\tkind\tlighting\tslope_deg\tlight_azimuth\tseed\n" + "\n".join(rows) + "\n"
     atomic_write_bytes(out / "index.tsv", table.encode(), overwrite=True)
     return out

@@ -70,3 +70,34 @@ def test_plain_albedo_shares_the_relief_and_drops_the_colour_pattern(tmp_path):
                                             "--jobs", "1", "--albedo", "plain"])
     assert result.exit_code == 0, result.output
     assert np.allclose(read_photo(tmp_path / "0000_color.png"), synth.make_pair(0, 64, "plain")[0] / 255.0, atol=1e-6)
+
+
+def test_canonical_light_comes_from_the_right_over_the_same_surface():
+    for seed in range(12):
+        photo_any, normals_any, meta_any = synth.make_pair(seed, 32)
+        photo, normals, meta = synth.make_pair(seed, 32, light_mode="canonical")
+        assert np.array_equal(normals, normals_any)  # same surface, seed for seed
+        assert -45.0 <= meta["light_azimuth"] < 45.0
+        assert abs((meta_any["light_azimuth"] - meta["light_azimuth"]) % 90.0) < 0.2 or \
+            abs((meta_any["light_azimuth"] - meta["light_azimuth"]) % 90.0 - 90.0) < 0.2
+
+
+def test_canonical_light_is_bright_on_the_right_side_of_a_dome():
+    """The azimuth is not just relabelled: a dome lit from the right is brighter on its right."""
+    from normalgen.vectors import normals_from_height
+    from normalgen_training import shading
+
+    yy, xx = np.mgrid[0:64, 0:64]
+    h = 20.0 * np.exp(-((xx - 32) ** 2 + (yy - 32) ** 2) / 120.0)
+    for seed in range(8):
+        lighting = shading.random_lighting(np.random.default_rng(seed), "canonical")
+        key = shading.Lighting("key", lighting.lights[:1], np.zeros(3), 0.0)
+        img = shading.shade(np.full((64, 64, 3), 0.5), normals_from_height(h), h, key, 1.0, 0.0).mean(-1)
+        assert img[24:40, 36:44].mean() > img[24:40, 20:28].mean()
+
+
+def test_reliefs_come_raised_and_sunk():
+    """Each base family is drawn raised or sunk (no "joints are low" prior to learn)."""
+    names = [heightfields.layered_height(np.random.default_rng(s), 32)[1] for s in range(40)]
+    sunk = sum(n.startswith("-") for n in names)
+    assert 8 <= sunk <= 32
