@@ -32,7 +32,7 @@ def _render(cases_light, pairs, size):
         return lambda rng: shading.Lighting(
             "sun45", [shading.Light(shading.direction(45, azimuth(rng)), np.ones(3) * 3, 0.2)], np.ones(3) * 0.3, 0.8)
 
-    choices = {"fixed": sun(lambda rng: 0.0), "random": sun(lambda rng: rng.uniform(0, 360)), "mix": original}
+    choices = {"fixed": sun(lambda rng: 0.0), "sector": sun(lambda rng: rng.uniform(-45, 45)), "random": sun(lambda rng: rng.uniform(0, 360)), "mix": original}
     shading.random_lighting = choices[cases_light]
     try:
         made = [synth.make_pair(seed, size, "plain") for seed in range(pairs)]

@@ -59,9 +59,10 @@ def generate_normal_map(
         from normalgen.sobel import sobel_normals
 
         normals = sobel_normals(_as_float_photo(image), detail=detail, seamless=seamless)
+        turn = 0
     else:
-        normals = _predict(image, model, seamless, tile_size, progress)
-    return _finish(normals, strength, convention)
+        normals, turn = _predict(image, model, seamless, tile_size, progress)
+    return _finish(normals, strength, convention, turn)
 
 
 def generate_height_map(
@@ -107,8 +108,13 @@ def _as_float_photo(image: np.ndarray) -> np.ndarray:
     return np.multiply(rgb, scale, dtype=np.float32)
 
 
-def _predict(image, model, seamless, tile_size, progress) -> np.ndarray:
+def _predict(image, model, seamless, tile_size, progress) -> tuple[np.ndarray, int]:
     """The network's OpenGL normals for the whole photo, tile by tile (not yet renormalised).
+
+    A model trained on photos lit from the right ("canonical" light) sees the photo turned by the
+    quarter turns `normalgen.orientation.choose_turn` picks. Returns the normals laid out as the
+    photo is (a turned view of the prediction) and that number of turns: the vectors in them still
+    point as in the turned picture, and `_finish` turns them back band by band.
 
     Takes the caller's array, not a converted copy, so that the float photo made here is the
     only reference and is freed as soon as it has been normalised.
@@ -133,9 +139,14 @@ def _predict(image, model, seamless, tile_size, progress) -> np.ndarray:
     network_input = normalize_photo(photo, method=config_of(model).input_norm,
                                     in_place=photo.dtype == np.float32 and not np.shares_memory(photo, image))
     del photo
-    return predict_tiled(
+    turn = 0
+    if config_of(model).light == "canonical":
+        from normalgen.orientation import choose_turn
+
+        turn = choose_turn(net.predict_on_batch, network_input, stride)
+    predicted = predict_tiled(
         lambda tiles: net.predict_on_batch(tiles),
-        network_input,
+        np.rot90(network_input, turn),
         tile=tile,
         overlap=overlap,
         stride=stride,
@@ -143,13 +154,17 @@ def _predict(image, model, seamless, tile_size, progress) -> np.ndarray:
         batch=DEFAULT_BATCH,
         progress=progress,
     )
+    return np.rot90(predicted, -turn), turn
 
 
-def _finish(normals: np.ndarray, strength: float, convention: str) -> np.ndarray:
-    """Renormalise, apply strength, convert OpenGL -> `convention`; in place, band by band."""
+def _finish(normals: np.ndarray, strength: float, convention: str, turn: int = 0) -> np.ndarray:
+    """Renormalise, turn the vectors back by `turn` quarter turns (see `_predict`), apply strength,
+    convert OpenGL -> `convention`; in place, band by band."""
+    from normalgen.orientation import turn_vectors
+
     for top in range(0, normals.shape[0], _ROWS_PER_BAND):
         band = normals[top : top + _ROWS_PER_BAND]
         band[...] = convert_convention(
-            apply_strength(normalize(band), strength), "opengl", convention
+            apply_strength(normalize(turn_vectors(band, -turn)), strength), "opengl", convention
         )
     return normals

@@ -11,16 +11,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from normalgen.orientation import turn_normals
 from normalgen.vectors import normalize
 
 
 def rot90(photo: np.ndarray, normals: np.ndarray, k: int):
-    """Rotate both by k quarter turns counter-clockwise."""
-    k %= 4
-    p, n = np.rot90(photo, k), np.rot90(normals, k).copy()
-    for _ in range(k):
-        n[..., 0], n[..., 1] = -n[..., 1].copy(), n[..., 0].copy()
-    return np.ascontiguousarray(p), n
+    """Rotate both by k quarter turns counter-clockwise (the vectors with the picture)."""
+    return np.ascontiguousarray(np.rot90(photo, k)), turn_normals(normals, k)
 
 
 def flip_lr(photo: np.ndarray, normals: np.ndarray):
@@ -51,8 +48,14 @@ def random_crop(rng, photo, normals, patch: int, scale_range=(0.5, 1.0)):
     return p, n
 
 
-def random_geometry(rng, photo, normals):
-    """One of the 8 symmetries of the square, applied to both."""
+def random_geometry(rng, photo, normals, light: str = "any"):
+    """One of the 8 symmetries of the square, applied to both.
+
+    light="canonical": the photo's light comes from the right (+X, within 45 degrees) and must
+    stay there, so only the symmetries that keep it there are drawn: none, or a top-bottom mirror.
+    """
+    if light == "canonical":
+        return flip_ud(photo, normals) if rng.random() < 0.5 else (photo, normals)
     photo, normals = rot90(photo, normals, int(rng.integers(4)))
     if rng.random() < 0.5:
         photo, normals = flip_lr(photo, normals)

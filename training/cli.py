@@ -29,7 +29,9 @@ def _fail(message: str):
               help="Processes rendering in parallel (the pairs do not depend on it).")
 @click.option("--albedo", "albedo_mode", type=click.Choice(["mixed", "plain"]), default="mixed", show_default=True,
               help="Surface colour: partly tied to the relief and partly not, or one plain colour.")
-def synth(out, count, size, seed, start, jobs, albedo_mode):
+@click.option("--light", "light_mode", type=click.Choice(["any", "canonical"]), default="any", show_default=True,
+              help="Key light from any azimuth, or within 45 degrees of +X (for `train --light canonical`).")
+def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode):
     """Write COUNT synthetic training pairs (NNN_color.png + NNN_normal.png, OpenGL) to OUT.
 
     Pairs already there are kept, so an interrupted run is resumed by running it again.
@@ -43,7 +45,8 @@ def synth(out, count, size, seed, start, jobs, albedo_mode):
             bar.update(done - last[0])
             last[0] = done
 
-        write_dataset(out, count, size, seed=seed, start=start, progress=progress, jobs=jobs, albedo_mode=albedo_mode)
+        write_dataset(out, count, size, seed=seed, start=start, progress=progress, jobs=jobs, albedo_mode=albedo_mode,
+                      light_mode=light_mode)
     click.echo(f"wrote {count} pairs to {out}")
 
 
@@ -67,9 +70,14 @@ def synth(out, count, size, seed, start, jobs, albedo_mode):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--base-filters", type=click.IntRange(min=2), default=16, show_default=True,
               help="Network width (from scratch only).")
+@click.option("--head", type=click.Choice(["slope", "height"]), default="slope", show_default=True,
+              help="Output head (from scratch only): slopes per pixel, or a height whose differences are the normals.")
+@click.option("--light", type=click.Choice(["any", "canonical"]), default="any", show_default=True,
+              help="From scratch only: 'any' learns photos lit from any side; 'canonical' learns photos lit from "
+                   "the right (pairs from `synth --light canonical`) and inference first turns each photo so.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate, precision, workers, seed,
-          base_filters, resume):
+          base_filters, head, light, resume):
     """Train on the (photo, normal map) pairs found in DATA folders.
 
     Pairs are <name>_color + <name>_normal, ambientCG _Color + _NormalGL/_NormalDX, or Poly Haven
@@ -84,7 +92,8 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
         epochs = 0 if resume else 20
     settings = TrainSettings(data=list(data), out=out, init=init, val=list(val) or None, epochs=epochs,
                              steps=steps, batch_size=batch_size, patch=patch, learning_rate=learning_rate,
-                             seed=seed, workers=workers, precision=precision, base_filters=base_filters)
+                             seed=seed, workers=workers, precision=precision, base_filters=base_filters,
+                             head=head, light=light)
     try:
         run = run_training(settings, resume=resume, log=lambda m: click.echo(m, err=True),
                            verbose=1 if sys.stderr.isatty() else 2)

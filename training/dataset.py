@@ -91,13 +91,14 @@ class PatchDataset(keras.utils.PyDataset):
 
     def __init__(self, pairs: list[Pair], *, patch: int = 128, batch_size: int = 16, steps: int = 200,
                  seed: int = 0, cache: PairCache | None = None, scale_range=(0.5, 1.0), augment: bool = True,
-                 input_norm: str = "relative", **kwargs):
+                 input_norm: str = "relative", light: str = "any", **kwargs):
         super().__init__(**kwargs)
         if not pairs:
             raise ValueError("no training pairs")
         self.pairs, self.patch, self.batch_size, self.steps = pairs, patch, batch_size, steps
         self.seed, self.scale_range, self.augment = seed, scale_range, augment
         self.input_norm = input_norm  # the model's: see normalgen.preprocess
+        self.light = light  # the model's: "canonical" keeps a light from the right there
         self.cache = cache or PairCache()
         self.epoch = 0
 
@@ -118,7 +119,7 @@ class PatchDataset(keras.utils.PyDataset):
             pair = self.pairs[int(rng.integers(len(self.pairs)))]
             photo, normals = self.cache.get(pair)
             p, n = augment.random_crop(rng, photo, normals, self.patch, self.scale_range)
-            p, n = augment.random_geometry(rng, p, n)
+            p, n = augment.random_geometry(rng, p, n, self.light)
             p = augment.photometric(rng, p)
             xs.append(normalize_photo(p, method=self.input_norm))
             ys.append(n)

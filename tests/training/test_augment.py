@@ -73,3 +73,23 @@ def test_validation_batches_cover_every_pair_once_unaugmented(tmp_path):
     x, y = batches[2]
     assert np.allclose(y[0], normals[8:40, 8:40]) and np.allclose(x[0], normalize_photo(photo[8:40, 8:40]))
     assert np.array_equal(ds[1][0], batches[1][0])  # the same every time
+
+
+def test_canonical_geometry_keeps_a_light_from_the_right_on_the_right():
+    """light="canonical" draws only the identity and the top-bottom mirror: both keep a slope that
+    faces +X facing +X (a quarter turn or a left-right mirror would move the light)."""
+    h = _bump()
+    photo = np.repeat(h[..., None], 3, axis=-1).astype(np.float32)
+    normals = normals_from_height(h)
+    seen = set()
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        p, n = augment.random_geometry(rng, photo, normals, light="canonical")
+        if np.array_equal(p, photo):
+            seen.add("identity")
+            np.testing.assert_array_equal(n, normals)
+        else:
+            np.testing.assert_array_equal(p, photo[::-1])
+            assert angular_error_deg(n, normals_from_height(h[::-1])).max() < 0.05
+            seen.add("mirror")
+    assert seen == {"identity", "mirror"}

@@ -1,0 +1,138 @@
+"""normalgen.orientation: quarter turns of normal maps, and choosing the turn that puts the light
+on the right; generate_normal_map with a "canonical light" model."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from normalgen import generate_normal_map
+from normalgen.model import ModelConfig, build_model, config_of
+from normalgen.model_loading import inference_model
+from normalgen.orientation import choose_turn, probe_crops, turn_normals, turn_scores
+from normalgen.preprocess import normalize_photo
+from normalgen.vectors import normals_from_height
+
+
+def bump(size=48, cx=20.0, cy=14.0):
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    return 8.0 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / 40.0)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3, -1, 5])
+def test_turned_normals_are_the_normals_of_the_turned_surface(k):
+    h = bump()
+    expected = normals_from_height(np.rot90(h, k))
+    got = turn_normals(normals_from_height(h), k)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_a_turn_and_its_inverse_give_back_the_map():
+    n = normals_from_height(bump(size=40) + np.linspace(0, 3, 40)[None, :])
+    for k in range(4):
+        np.testing.assert_allclose(turn_normals(turn_normals(n, k), -k), n, atol=1e-6)
+
+
+def lambert_photo(h, azimuth_deg, elevation_deg=40.0):
+    n = normals_from_height(h)
+    e, a = np.radians(elevation_deg), np.radians(azimuth_deg)
+    light = np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)], np.float32)
+    shade = np.clip(n @ light, 0.0, 1.0)
+    return np.repeat(shade[..., None], 3, axis=-1)
+
+
+def surface(size=64, seed=3):
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    return ndimage.gaussian_filter(rng.normal(size=(size, size)), 3) * 60
+
+
+def stand_in_network(h, light_turns, sure_turns):
+    """A stand-in for a trained canonical network, for the photo of surface `h`.
+
+    Shown the photo turned so its light lies on the X axis (turn % 2 == light_turns % 2), it
+    returns the true surface under `sure_turns` and a shallower copy under the opposite turn; a
+    quarter turn off, it returns an unrelated bumpy surface that does not explain the shading.
+    """
+    truth = normals_from_height(h)
+    other = normals_from_height(surface(h.shape[0], seed=99))
+
+    def predict_for_turn(k):
+        if k % 2 != light_turns % 2:
+            return turn_normals(other, k)
+        n = turn_normals(truth, k).copy()
+        if k != sure_turns % 4:
+            n[..., :2] *= 0.5
+            n /= np.linalg.norm(n, axis=-1, keepdims=True)
+        return n
+
+    return predict_for_turn
+
+
+@pytest.mark.parametrize("light_turns, sure_turns", [(0, 0), (0, 2), (1, 1), (1, 3)])
+def test_the_axis_explains_the_shading_and_the_side_is_the_surer_turn(monkeypatch, light_turns, sure_turns):
+    """choose_turn's two rules: the axis whose predictions explain the photo's brightness
+    (Lambertian fit), then the side on it where the network predicts the steeper surface."""
+    h = surface()
+    photo = lambert_photo(h, 90.0 * ((-light_turns) % 4))
+    predict_for_turn = stand_in_network(h, light_turns, sure_turns)
+    calls = []
+
+    def predict(batch):
+        k = len(calls) % 4  # turn_scores asks for turns 0, 1, 2, 3 in order
+        calls.append(k)
+        return np.stack([predict_for_turn(k)] * len(batch))
+
+    assert choose_turn(predict, photo, stride=16) == sure_turns
+    scores = turn_scores(predict, probe_crops(photo, stride=16))
+    on_axis = scores["fit"][light_turns % 2] + scores["fit"][light_turns % 2 + 2]
+    off_axis = scores["fit"][1 - light_turns % 2] + scores["fit"][3 - light_turns % 2]
+    assert on_axis > off_axis + 0.5
+
+
+def test_probe_crops_cover_small_and_large_images():
+    assert probe_crops(np.zeros((40, 70, 3)), stride=16).shape == (2, 32, 32, 3)
+    assert probe_crops(np.zeros((600, 300, 3)), stride=16).shape == (2, 256, 256, 3)
+    assert probe_crops(np.zeros((5, 9, 3)), stride=16).shape == (1, 16, 16, 3)
+
+
+@pytest.fixture(scope="module")
+def canonical_model():
+    import keras
+
+    keras.utils.set_random_seed(11)
+    model = build_model(ModelConfig(base_filters=4, depth=2, input_norm="relative", light="canonical"))
+    head = model.get_layer("slope")
+    head.kernel.assign(head.kernel * 10.0)
+    return model
+
+
+def test_the_light_mode_survives_saving(canonical_model, tmp_path):
+    import keras
+
+    path = tmp_path / "canon.keras"
+    canonical_model.save(path)
+    loaded = keras.models.load_model(path, compile=False)
+    assert config_of(loaded).light == "canonical"
+    assert config_of(loaded).input_norm == "relative"
+
+
+@pytest.mark.parametrize("turn", [1, 2, 3])
+def test_a_canonical_model_sees_the_photo_turned_and_the_map_comes_back(canonical_model, monkeypatch, turn):
+    """generate_normal_map turns the photo by the chosen turn, and turns the prediction (pixels
+    and vectors) back: the same as turning the photo by hand for a model that is not canonical."""
+    import normalgen.orientation
+
+    monkeypatch.setattr(normalgen.orientation, "choose_turn", lambda predict, x, stride: turn)
+    twin = build_model(dataclasses.replace(config_of(canonical_model), light="any"))
+    twin.set_weights(canonical_model.get_weights())
+    rng = np.random.default_rng(0)
+    photo = rng.random((48, 80, 3)).astype(np.float32)
+    got = generate_normal_map(photo, model=canonical_model, tile_size=64)
+    expected = turn_normals(generate_normal_map(np.rot90(photo, turn), model=twin, tile_size=64), -turn)
+    assert got.shape == (48, 80, 3)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert np.abs(got[..., :2]).mean() > 0.05  # a busy map, so a wrong turn could not pass
+    directx = generate_normal_map(photo, model=canonical_model, convention="directx", tile_size=64)
+    np.testing.assert_allclose(directx[..., 1], -got[..., 1], atol=1e-6)
