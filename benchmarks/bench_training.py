@@ -5,8 +5,9 @@
 Prints, measured in this one run (medians over repeats):
 - synthesis: 256² pairs per second (one process; `normalgen synth --start` splits work);
 - input pipeline: augmented patches per second that PatchDataset produces, with 1 and 2 workers;
-- training: patches per second of the default U-Net in float32 and mixed_bfloat16, fed from
-  memory, and whether the input pipeline outruns the training step (it must, to keep a GPU busy).
+- training: patches per second of the U-Net `train --from scratch` builds (no batch norm) and of
+  the batch-normalised first model, in float32 and mixed_bfloat16, fed from memory, and whether
+  the input pipeline outruns the training step (it must, to keep a GPU busy).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def main():
     from normalgen_training import synth
     from normalgen_training.dataset import PatchDataset
     from normalgen_training.pairing import find_pairs
-    from normalgen_training.train import cosine_loss
+    from normalgen_training.train import TrainSettings, cosine_loss
 
     seeds = iter(range(10**6))
     t = _median_time(lambda: synth.make_pair(next(seeds), 256), args.repeats * 2)
@@ -68,18 +69,25 @@ def main():
     y = np.zeros_like(x)
     y[..., 2] = 1
     results = {}
-    for policy in ("float32", "mixed_bfloat16"):
-        keras.config.set_dtype_policy(policy)
-        model = build_model(ModelConfig())
-        model.compile(optimizer="adam", loss=cosine_loss)
-        model.train_on_batch(x, y)
-        t = _median_time(lambda: model.train_on_batch(x, y), args.repeats)
-        results[policy] = args.batch / t
-        gflops = 3 * flops_per_pixel(model) * args.patch**2 * args.batch / t / 1e9
-        print(f"training ({policy}): {results[policy]:.1f} patches/s of {args.patch}², "
-              f"~{gflops:.0f} GFLOP/s (3x forward FLOPs), {model.count_params() / 1e6:.2f}M parameters")
-    keras.config.set_dtype_policy("float32")
-    print(f"mixed_bfloat16 / float32: {results['mixed_bfloat16'] / results['float32']:.2f}x")
+    defaults = TrainSettings(data=[], out="")
+    for norm in (defaults.norm, "batch"):
+        cfg = ModelConfig(base_filters=defaults.base_filters, depth=defaults.depth, head=defaults.head,
+                          input_norm=defaults.input_norm, norm=norm)
+        for policy in ("float32", "mixed_bfloat16"):
+            keras.config.set_dtype_policy(policy)
+            model = build_model(cfg)
+            model.compile(optimizer="adam", loss=cosine_loss)
+            model.train_on_batch(x, y)
+            t = _median_time(lambda: model.train_on_batch(x, y), args.repeats)
+            results[norm, policy] = args.batch / t
+            gflops = 3 * flops_per_pixel(model) * args.patch**2 * args.batch / t / 1e9
+            print(f"training (norm {norm}, {policy}): {results[norm, policy]:.1f} patches/s of {args.patch}², "
+                  f"~{gflops:.0f} GFLOP/s (3x forward FLOPs), {model.count_params() / 1e6:.2f}M parameters")
+        keras.config.set_dtype_policy("float32")
+        print(f"norm {norm}: mixed_bfloat16 / float32: "
+              f"{results[norm, 'mixed_bfloat16'] / results[norm, 'float32']:.2f}x")
+    print(f"no batch norm / batch norm (mixed_bfloat16): "
+          f"{results[defaults.norm, 'mixed_bfloat16'] / results['batch', 'mixed_bfloat16']:.2f}x")
     print(f"pipeline (2 workers) / fastest training step: {pipe / max(results.values()):.1f}x")
 
 
