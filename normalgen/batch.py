@@ -34,6 +34,7 @@ from normalgen.imageio import (
     write_height_map,
     write_normal_map,
 )
+from normalgen.orientation import LIGHT_SIDES
 from normalgen.vectors import check_convention
 
 FORMATS = ("png", "tif", "exr")
@@ -54,6 +55,7 @@ class ConvertOptions:
     seamless: bool = False
     method: str = "model"  # model | sobel
     detail: float | None = None  # None: generate_normal_map's default
+    light_from: str = "auto"  # auto | right | top | left | bottom (see generate_normal_map)
     height: bool = False
     overwrite: bool = False
     max_pixels: int | None = DEFAULT_MAX_PIXELS
@@ -61,6 +63,8 @@ class ConvertOptions:
     def validate(self) -> None:
         """Raise OutputError/ValueError for options that cannot work, before any file is touched."""
         check_convention(self.convention)
+        if self.light_from not in LIGHT_SIDES:
+            raise NormalgenError(f"unknown light side {self.light_from!r}; use one of {', '.join(LIGHT_SIDES)}.")
         if self.format not in FORMATS:
             raise OutputError(f"unknown output format {self.format!r}; use png, tif or exr.")
         check_output_format("." + self.format, self.bit_depth)
@@ -257,9 +261,11 @@ def load_model_for(options: ConvertOptions, model_path=None):
     """The Keras model for method "model" (ModelError if missing or corrupt); None for "sobel"."""
     if options.method != "model":
         return None
-    from normalgen.model_loading import load_model  # imports Keras/TensorFlow: only when needed
+    from normalgen.model_loading import check_light_side, load_model  # imports Keras: only when needed
 
-    return load_model(model_path)
+    model = load_model(model_path, light_from=options.light_from)
+    check_light_side(model, options.light_from)
+    return model
 
 
 def convert_file(
@@ -289,6 +295,7 @@ def convert_file(
             seamless=options.seamless,
             method=options.method,
             model=model,
+            light_from=options.light_from,
             progress=progress,
             **extra,
         )

@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from normalgen.errors import ImageError, NormalgenError
+from normalgen.orientation import LIGHT_SIDES
 from normalgen.vectors import CONVENTIONS, apply_strength, convert_convention, normalize
 
 METHODS = ("model", "sobel")
@@ -35,6 +36,7 @@ def generate_normal_map(
     model=None,
     detail: float = 0.5,
     tile_size: int | None = None,
+    light_from: str = "auto",
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Photo of a surface -> (H, W, 3) float32 unit normals in `convention` ("opengl"/"directx").
@@ -45,11 +47,15 @@ def generate_normal_map(
     "sobel" (classic filter). model: a keras.Model, a path to a .keras file, or None for the
     shipped one. detail: "sobel" only, 0 (broad shapes) to 1 (fine grain). tile_size: the
     largest tile side the network sees (default 768; a multiple of the model's stride).
-    progress: called as progress(done, total) while the network runs.
+    light_from: where the light comes from in the photo, "auto" (find out) or a side of the
+    picture, "right", "top", "left", "bottom". A side needs a model trained on photos lit from one
+    side (with model None, the shipped one: `normalgen.pretrained.CANONICAL_MODEL_PATH`); "sobel"
+    does not use it. progress: called as progress(done, total) while the network runs.
     Raises NormalgenError (ModelError, ImageError) for anything the caller can fix.
     """
     convention = _check_choice("convention", convention, CONVENTIONS)
     method = _check_choice("method", method, METHODS)
+    light_from = _check_choice("light side", light_from, LIGHT_SIDES)
     strength = float(strength)
     if not strength >= 0.0:
         raise NormalgenError(f"strength must be zero or more, not {strength}")
@@ -61,7 +67,7 @@ def generate_normal_map(
         normals = sobel_normals(_as_float_photo(image), detail=detail, seamless=seamless)
         turn = 0
     else:
-        normals, turn = _predict(image, model, seamless, tile_size, progress)
+        normals, turn = _predict(image, model, seamless, tile_size, light_from, progress)
     return _finish(normals, strength, convention, turn)
 
 
@@ -108,13 +114,14 @@ def _as_float_photo(image: np.ndarray) -> np.ndarray:
     return np.multiply(rgb, scale, dtype=np.float32)
 
 
-def _predict(image, model, seamless, tile_size, progress) -> tuple[np.ndarray, int]:
+def _predict(image, model, seamless, tile_size, light_from, progress) -> tuple[np.ndarray, int]:
     """The network's OpenGL normals for the whole photo, tile by tile (not yet renormalised).
 
-    A model trained on photos lit from the right ("canonical" light) sees the photo turned by the
-    quarter turns `normalgen.orientation.choose_turn` picks. Returns the normals laid out as the
-    photo is (a turned view of the prediction) and that number of turns: the vectors in them still
-    point as in the turned picture, and `_finish` turns them back band by band.
+    A model trained on photos lit from the right ("canonical" light) sees the photo turned so: by
+    the quarter turns `light_from` calls for, or on "auto" those `orientation.choose_turn` picks.
+    Returns the normals laid out as the photo is (a turned view of the prediction) and that number
+    of turns: the vectors in them still point as in the turned picture, and `_finish` turns them
+    back band by band.
 
     Takes the caller's array, not a converted copy, so that the float photo made here is the
     only reference and is freed as soon as it has been normalised.
@@ -122,12 +129,15 @@ def _predict(image, model, seamless, tile_size, progress) -> tuple[np.ndarray, i
     import keras
 
     from normalgen.model import config_of
-    from normalgen.model_loading import inference_model, load_model
+    from normalgen.model_loading import check_light_side, inference_model, load_model
+    from normalgen.orientation import choose_turn, turn_for_light
     from normalgen.preprocess import normalize_photo
     from normalgen.tiling import predict_tiled
 
     if not isinstance(model, keras.Model):
-        model = load_model(model)
+        model = load_model(model, light_from=light_from)
+    check_light_side(model, light_from)
+    canonical = config_of(model).light == "canonical"
     stride = config_of(model).stride
     tile = DEFAULT_TILE if tile_size is None else int(tile_size)
     if tile < stride or tile % stride:
@@ -140,9 +150,9 @@ def _predict(image, model, seamless, tile_size, progress) -> tuple[np.ndarray, i
                                     in_place=photo.dtype == np.float32 and not np.shares_memory(photo, image))
     del photo
     turn = 0
-    if config_of(model).light == "canonical":
-        from normalgen.orientation import choose_turn
-
+    if canonical and light_from != "auto":
+        turn = turn_for_light(light_from)
+    elif canonical:
         turn = choose_turn(net.predict_on_batch, network_input, stride)
     predicted = predict_tiled(
         lambda tiles: net.predict_on_batch(tiles),

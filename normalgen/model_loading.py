@@ -31,15 +31,18 @@ _loaded: dict[Path, tuple[int, keras.Model]] = {}
 _bf16_twins: "weakref.WeakKeyDictionary[keras.Model, keras.Model]" = weakref.WeakKeyDictionary()
 
 
-def load_model(path: str | os.PathLike | None = None) -> keras.Model:
-    """Load a normalgen .keras model (None: the shipped `DEFAULT_MODEL_PATH`), float32.
+def load_model(path: str | os.PathLike | None = None, *, light_from: str = "auto") -> keras.Model:
+    """Load a normalgen .keras model, float32. path None: a shipped one, chosen by `light_from`
+    (where the light comes from in the photos): "auto" the default model, which reads photos lit
+    from any side; a side ("right", "top", "left", "bottom") the model trained on photos lit from
+    one side, `CANONICAL_MODEL_PATH`, which is more accurate when the side is known.
 
     Raises ModelError when the file is missing or is not a valid normalgen model.
     """
     if path is None:
-        from normalgen.pretrained import DEFAULT_MODEL_PATH
+        from normalgen.pretrained import CANONICAL_MODEL_PATH, DEFAULT_MODEL_PATH
 
-        path = DEFAULT_MODEL_PATH
+        path = DEFAULT_MODEL_PATH if light_from == "auto" else CANONICAL_MODEL_PATH
     path = Path(path).expanduser().resolve()
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
@@ -56,6 +59,16 @@ def load_model(path: str | os.PathLike | None = None) -> keras.Model:
         ) from exc
     _loaded[path] = (mtime, model)
     return model
+
+
+def check_light_side(model: keras.Model, light_from: str) -> None:
+    """ModelError unless `model` can use `light_from`: a named side needs a model trained on
+    light from one side (`ModelConfig.light == "canonical"`); "auto" suits every model."""
+    if light_from != "auto" and config_of(model).light != "canonical":
+        raise ModelError(
+            f"this model reads photos lit from any side and cannot use the light side {light_from!r}; "
+            "leave it on auto, or use a model trained with --light canonical"
+        )
 
 
 def resolve_precision(precision: str | None = None) -> str:

@@ -38,6 +38,15 @@ import numpy as np
 PredictFn = Callable[[np.ndarray], np.ndarray]
 PROBE_SIDE = 256
 PROBE_COUNT = 4
+# Where the light comes from in the photo, as the user says it ("auto": find it). Sides are of the
+# picture as displayed: "top" is the +Y of an OpenGL normal map.
+LIGHT_SIDES = ("auto", "right", "top", "left", "bottom")
+_TURNS = {"right": 0, "bottom": 1, "left": 2, "top": 3}  # np.rot90 turns that bring it to the right
+
+
+def turn_for_light(side: str) -> int:
+    """Quarter turns (counter-clockwise, as np.rot90) that bring light from `side` to the right."""
+    return _TURNS[side]
 
 
 def turn_vectors(normals: np.ndarray, k: int) -> np.ndarray:

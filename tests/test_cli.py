@@ -292,6 +292,21 @@ def test_convert_with_the_tiny_model_and_info(tmp_path, tiny_model_path):
     assert r.exit_code == 1 and "model error:" in r.stdout and len(error_lines(r)) == 1
 
 
+def test_light_from_chooses_the_one_side_model_and_refuses_a_model_that_cannot_use_it(tmp_path, tiny_model_path):
+    photo(tmp_path / "a.png", size=(40, 56))
+    r = invoke("convert", tmp_path / "a.png", "--light-from", "top", "--progress", "json")
+    assert r.exit_code == 0, r.output
+    assert read_normal_map(tmp_path / "a_normal.png").shape == (40, 56, 3)
+    # The tiny fixture reads light from any side: told a side, the batch stops before any file.
+    r = invoke("convert", tmp_path / "a.png", "--overwrite", "--light-from", "left", "--model", tiny_model_path)
+    assert r.exit_code == 2
+    assert error_lines(r) == [
+        "error: this model reads photos lit from any side and cannot use the light side 'left'; "
+        "leave it on auto, or use a model trained with --light canonical"]
+    r = invoke("convert", tmp_path / "a.png", "--light-from", "north")
+    assert r.exit_code == 2 and "'north' is not one of" in r.stderr
+
+
 # ---------------------------------------------------------------- end to end, real processes
 
 

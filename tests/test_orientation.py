@@ -9,7 +9,8 @@ import pytest
 from normalgen import generate_normal_map
 from normalgen.model import ModelConfig, build_model, config_of
 from normalgen.model_loading import inference_model
-from normalgen.orientation import choose_turn, probe_crops, turn_normals, turn_scores
+from normalgen.errors import ModelError, NormalgenError
+from normalgen.orientation import choose_turn, probe_crops, turn_for_light, turn_normals, turn_scores
 from normalgen.preprocess import normalize_photo
 from normalgen.vectors import normals_from_height
 
@@ -136,3 +137,44 @@ def test_a_canonical_model_sees_the_photo_turned_and_the_map_comes_back(canonica
     assert np.abs(got[..., :2]).mean() > 0.05  # a busy map, so a wrong turn could not pass
     directx = generate_normal_map(photo, model=canonical_model, convention="directx", tile_size=64)
     np.testing.assert_allclose(directx[..., 1], -got[..., 1], atol=1e-6)
+
+
+@pytest.mark.parametrize("side, azimuth", [("right", 0.0), ("top", 90.0), ("left", 180.0), ("bottom", 270.0)])
+def test_the_turn_for_a_named_side_brings_that_light_to_the_right(side, azimuth):
+    """A bump lit from `side` (OpenGL: top is +Y), turned by turn_for_light(side), is lit from
+    the right: its right flank is the bright one, as in a photo lit from azimuth 0."""
+    h = bump(size=48, cx=23.5, cy=23.5)
+    turned = np.rot90(lambert_photo(h, azimuth)[..., 0], turn_for_light(side))
+    lit_from_right = lambert_photo(h, 0.0)[..., 0]
+    np.testing.assert_allclose(turned, lit_from_right, atol=1e-5)
+    assert turned[24, 30] > turned[24, 18] + 0.2
+
+
+@pytest.mark.parametrize("side", ["right", "top", "left", "bottom"])
+def test_a_named_light_side_sets_the_turn_without_guessing(canonical_model, monkeypatch, side):
+    """light_from=<side>: the photo is turned by turn_for_light(side) (choose_turn is not asked),
+    and the map comes back turned, vectors too."""
+    import normalgen.orientation
+
+    def refuse(*args):
+        raise AssertionError("choose_turn must not run when the light side is given")
+
+    monkeypatch.setattr(normalgen.orientation, "choose_turn", refuse)
+    twin = build_model(dataclasses.replace(config_of(canonical_model), light="any"))
+    twin.set_weights(canonical_model.get_weights())
+    photo = np.random.default_rng(1).random((48, 64, 3)).astype(np.float32)
+    k = turn_for_light(side)
+    got = generate_normal_map(photo, model=canonical_model, light_from=side, tile_size=64)
+    expected = turn_normals(generate_normal_map(np.rot90(photo, k), model=twin, tile_size=64), -k)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_a_light_side_needs_a_canonical_model_and_a_known_name(canonical_model, tiny_model):
+    photo = np.full((32, 32, 3), 0.5, np.float32)
+    with pytest.raises(ModelError, match="any side"):
+        generate_normal_map(photo, model=tiny_model, light_from="top")
+    with pytest.raises(NormalgenError, match="unknown light side 'north'"):
+        generate_normal_map(photo, model=canonical_model, light_from="north")
+    # Sobel has no use for the light; the hint is accepted and changes nothing.
+    np.testing.assert_array_equal(generate_normal_map(photo, method="sobel", light_from="left"),
+                                  generate_normal_map(photo, method="sobel"))

@@ -109,8 +109,11 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
 @click.option("--strength", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Slope multiplier (0 = the flat-map baseline).")
 @click.option("--detail", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="Sobel only.")
+@click.option("--light-from", type=click.Choice(["auto", "right", "top", "left", "bottom", "index"]), default="auto",
+              show_default=True, help="Where the light comes from in the photos, as for convert; index: each "
+              "photo's own side, from the light azimuth in its index.tsv.")
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
-def eval_command(data, model_path, method, strength, detail, as_json):
+def eval_command(data, model_path, method, strength, detail, light_from, as_json):
     """Angular error of a model on pairs in DATA: mean, median and share of pixels under
     11.25°, 22.5° and 30°, overall and per sub-folder (or per index.tsv kind)."""
     from normalgen.inference import generate_normal_map
@@ -119,9 +122,12 @@ def eval_command(data, model_path, method, strength, detail, as_json):
     from .evaluate import evaluate, format_report
 
     try:
-        model = load_model(model_path) if method == "model" else None
-        result = evaluate(lambda photo: generate_normal_map(photo, model=model, method=method, strength=strength,
-                                                            detail=detail), list(data))
+        # Any named side (or "index") wants the model trained on light from one side.
+        shipped = "auto" if light_from == "auto" else "right"
+        model = load_model(model_path, light_from=shipped) if method == "model" else None
+        result = evaluate(lambda photo, side: generate_normal_map(photo, model=model, method=method, strength=strength,
+                                                                  detail=detail, light_from=side),
+                          list(data), light_from=light_from)
     except (NormalgenError, ValueError) as exc:
         _fail(str(exc))
     for w in result["warnings"]:

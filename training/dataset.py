@@ -138,7 +138,8 @@ class PatchDataset(keras.utils.PyDataset):
 
 
 def evaluate_pairs(predict, pairs: list[Pair]):
-    """Run `predict(photo) -> normals` on whole images; yield (pair, per-pixel angular error in degrees)."""
+    """Run `predict(pair, photo) -> normals` on whole images; yield (pair, per-pixel angular error
+    in degrees)."""
     for pair in pairs:
         photo, truth = load_pair(pair)
-        yield pair, angular_error_deg(predict(photo), truth)
+        yield pair, angular_error_deg(predict(pair, photo), truth)

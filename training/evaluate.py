@@ -1,7 +1,9 @@
 """Angular-error statistics of a model on folders of pairs, overall and per group.
 
 Groups are the `kind` column of an `index.tsv` beside the pairs when there is one (as in
-blender-dev), else the sub-folder. Predictions go through `normalgen.generate_normal_map`, the same
+blender-dev), else the sub-folder. With light_from="index", each photo's light side comes from the
+same file: its `light_azimuth` column (our generator) or, without a header, the fourth column
+(blender-dev's sun azimuth), in degrees counter-clockwise from +X. Predictions go through `normalgen.generate_normal_map`, the same
 call the CLI and the Blender add-on make, so the numbers describe what artists get.
 """
 
@@ -19,8 +21,23 @@ from .pairing import Pair, find_pairs
 THRESHOLDS = (11.25, 22.5, 30.0)
 
 
-def _index_kinds(pairs: list[Pair]) -> dict[Path, str]:
-    kinds = {}
+def _index_kinds(pairs: list[Pair]) -> dict[tuple[Path, str], str]:
+    return _index_column(pairs, "kind", 1)
+
+
+def _index_lights(pairs: list[Pair]) -> dict[tuple[Path, str], str]:
+    """(folder, id) -> the side of the picture the light comes from, for each row of index.tsv."""
+    return {key: light_side(float(azimuth)) for key, azimuth in _index_column(pairs, "light_azimuth", 3).items()}
+
+
+def light_side(azimuth_deg: float) -> str:
+    """The side of the picture ("right", "top", "left", "bottom") nearest a light azimuth in
+    degrees counter-clockwise from +X (right), as OpenGL's Y points up."""
+    return ("right", "top", "left", "bottom")[int(np.floor((azimuth_deg + 45.0) % 360.0 / 90.0)) % 4]
+
+
+def _index_column(pairs: list[Pair], name: str, position: int) -> dict[tuple[Path, str], str]:
+    values = {}
     for folder in {p.color.parent for p in pairs}:
         index = folder / "index.tsv"
         if not index.is_file():
@@ -30,11 +47,13 @@ def _index_kinds(pairs: list[Pair]) -> dict[Path, str]:
         if not rows:
             continue
         has_header = rows[0][0].lower() == "id"
-        kind_col = rows[0].index("kind") if has_header and "kind" in rows[0] else 1
+        if has_header and name not in rows[0]:
+            continue
+        col = rows[0].index(name) if has_header else position
         for row in rows[1 if has_header else 0:]:
-            if len(row) > kind_col:
-                kinds[(folder, row[0])] = row[kind_col]
-    return kinds
+            if len(row) > col:
+                values[(folder, row[0])] = row[col]
+    return values
 
 
 def summarize(errors: np.ndarray) -> dict:
@@ -45,20 +64,32 @@ def summarize(errors: np.ndarray) -> dict:
     return out
 
 
-def evaluate(predict, data_dirs) -> dict:
+def evaluate(predict, data_dirs, light_from: str = "auto") -> dict:
     """-> {"overall": stats, "groups": {name: stats}, "images": {name: mean}}.
 
-    `predict(photo float32 sRGB) -> OpenGL normals`. Each image counts by its pixels.
+    `predict(photo float32 sRGB, light_from) -> OpenGL normals`, where light_from is the given
+    one, or with "index" each pair's side from its index.tsv. Each image counts by its pixels.
     """
     pairs, warnings = find_pairs(data_dirs)
     if not pairs:
         raise ValueError("no pairs found in " + ", ".join(map(str, data_dirs)))
     kinds = _index_kinds(pairs)
+
+    def key(pair):
+        return pair.color.parent, pair.color.stem.rsplit("_", 1)[0]
+
+    if light_from == "index":
+        lights = _index_lights(pairs)
+        missing = [p.color.name for p in pairs if key(p) not in lights]
+        if missing:
+            raise ValueError(f"no light azimuth in an index.tsv for {missing[0]} ({len(missing)} photos)")
+        sides = {p.color: lights[key(p)] for p in pairs}
+    else:
+        sides = {p.color: light_from for p in pairs}
     groups: dict[str, list] = defaultdict(list)
     per_image, everything = {}, []
-    for pair, err in evaluate_pairs(predict, pairs):
-        key = pair.color.stem.rsplit("_", 1)[0]
-        group = kinds.get((pair.color.parent, key), pair.group)
+    for pair, err in evaluate_pairs(lambda pair, photo: predict(photo, sides[pair.color]), pairs):
+        group = kinds.get(key(pair), pair.group)
         groups[group].append(err.ravel())
         everything.append(err.ravel())
         per_image[str(pair.color)] = float(err.mean())

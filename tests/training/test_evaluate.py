@@ -1,0 +1,82 @@
+"""normalgen_training.evaluate: per-kind statistics, and the light side each photo is evaluated
+with ("index": from the azimuth in its folder's index.tsv)."""
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from normalgen.imageio import write_normal_map
+from normalgen.vectors import angular_error_deg, normals_from_height
+from normalgen_training.evaluate import evaluate, light_side
+
+
+@pytest.mark.parametrize("azimuth, side", [
+    (0, "right"), (44.9, "right"), (45.1, "top"), (90, "top"), (135.1, "left"), (180, "left"),
+    (-90, "bottom"), (270, "bottom"), (315.1, "right"), (-10, "right"), (720 + 91, "top"),
+])
+def test_light_side_is_the_nearest_side_counter_clockwise_from_right(azimuth, side):
+    assert light_side(azimuth) == side
+
+
+def write_pairs(folder, rows, header):
+    """One 16x16 pair per row (id, kind, azimuth): the photo's grey level tells the pairs apart."""
+    folder.mkdir(parents=True)
+    truths = {}
+    for i, (ident, kind, azimuth) in enumerate(rows):
+        yy, xx = np.mgrid[0:16, 0:16].astype(np.float32)
+        truth = normals_from_height(np.sin(xx / (2 + i)) * 3 + yy * 0.1 * i)
+        write_normal_map(folder / f"{ident}_normal.png", truth, convention="opengl", bit_depth=16)
+        Image.fromarray(np.full((16, 16, 3), 10 * (i + 1), np.uint8)).save(folder / f"{ident}_color.png")
+        truths[10 * (i + 1)] = truth
+    lines = (["id\tkind\tlighting\tslope_deg\tlight_azimuth\tseed"] if header else [])
+    lines += [f"{ident}\t{kind}\tsun\t10\t{az}\t1" if header else f"{ident}\t{kind}\t40\t{az}"
+              for ident, kind, az in rows]
+    (folder / "index.tsv").write_text("\n".join(lines) + "\n")
+    return truths
+
+
+@pytest.mark.parametrize("header", [True, False], ids=["synth-layout", "blender-dev-layout"])
+def test_index_gives_each_photo_its_light_side_and_kind(tmp_path, header):
+    rows = [("000", "brick", 10.0), ("001", "wave", 100.0), ("002", "brick", 200.0), ("003", "noise", 290.0)]
+    truths = write_pairs(tmp_path / "set", rows, header)
+    seen = {}
+
+    def predict(photo, side):
+        level = int(round(float(photo.mean()) * 255))
+        seen[level] = side
+        # Right only when told the pair's true side: a wrong side would cost a flat map's error.
+        return truths[level] if side == {10: "right", 20: "top", 30: "left", 40: "bottom"}[level] else \
+            np.dstack([np.zeros((16, 16, 2), np.float32), np.ones((16, 16, 1), np.float32)])
+
+    result = evaluate(predict, [tmp_path / "set"], light_from="index")
+    assert seen == {10: "right", 20: "top", 30: "left", 40: "bottom"}
+    assert sorted(result["groups"]) == ["brick", "noise", "wave"]
+    assert result["groups"]["brick"]["pixels"] == 512
+    assert result["overall"]["mean"] < 0.1  # every photo got its own side, so every map was exact
+
+    fixed = evaluate(predict, [tmp_path / "set"], light_from="top")
+    assert set(seen.values()) == {"top"}
+    flat = np.dstack([np.zeros((16, 16, 2)), np.ones((16, 16, 1))])
+    expected = np.mean([angular_error_deg(flat, truths[level]).mean() for level in (10, 30, 40)] + [0.0])
+    assert fixed["overall"]["mean"] == pytest.approx(expected, rel=1e-3)
+
+
+def test_index_without_a_light_azimuth_is_an_error(tmp_path):
+    write_pairs(tmp_path / "set", [("000", "brick", 0.0)], header=True)
+    index = tmp_path / "set" / "index.tsv"
+    index.write_text("id\tkind\n000\tbrick\n")
+    with pytest.raises(ValueError, match="no light azimuth"):
+        evaluate(lambda photo, side: None, [tmp_path / "set"], light_from="index")
+
+
+def test_eval_command_with_light_from_index(tmp_path):
+    from normalgen.cli import cli
+
+    write_pairs(tmp_path / "set", [("000", "brick", 0.0), ("001", "wave", 95.0)], header=False)
+    r = CliRunner().invoke(cli, ["eval", str(tmp_path / "set"), "--light-from", "index", "--json"])
+    assert r.exit_code == 0, r.output
+    assert '"brick"' in r.output and '"wave"' in r.output
+    r = CliRunner().invoke(cli, ["eval", str(tmp_path / "set"), "--light-from", "index",
+                                 "--model", str(tmp_path / "missing.keras")])
+    assert r.exit_code != 0 and "model file not found" in r.output
