@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 ENGINE_NAME = "normalgen"
 METHODS = ("model", "sobel")
+LIGHT_SIDES = ("auto", "right", "top", "left", "bottom")  # normalgen convert --light-from
 
 # Variables that Blender (or a user's shell for Blender) may set for *its* Python and that would break
 # another interpreter's start-up, plus the few that make the engine quiet and line-buffered.
@@ -93,6 +94,7 @@ class ConvertOptions:
     strength: float = 1.0
     seamless: bool = False
     method: str = "model"
+    light_from: str = "auto"  # auto | right | top | left | bottom
     bit_depth: int = 8
     height: bool = False
     suffix: str = "_normal"
@@ -104,6 +106,8 @@ def build_convert_args(exe: str, input_path: str, outdir: str, options: ConvertO
     method = (options.method or "model").lower()
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {options.method!r}")
+    if options.light_from not in LIGHT_SIDES:
+        raise ValueError(f"light side must be one of {LIGHT_SIDES}, not {options.light_from!r}")
     if options.bit_depth not in (8, 16):
         raise ValueError(f"bit depth must be 8 or 16, not {options.bit_depth!r}")
     args = [
@@ -118,6 +122,8 @@ def build_convert_args(exe: str, input_path: str, outdir: str, options: ConvertO
         "--overwrite",
         "--progress", "json",
     ]
+    if method == "model" and options.light_from != "auto":
+        args += ["--light-from", options.light_from]
     if options.seamless:
         args.append("--seamless")
     if options.height:

@@ -11,9 +11,11 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty
 
 from . import engine, material
-from .preferences import METHOD_ITEMS, addon_prefs, resolve_engine
+from .preferences import LIGHT_ITEMS, METHOD_ITEMS, addon_prefs, resolve_engine
 
 _TIMER_STEP = 0.1
+# The operator's options that the sidebar's scene settings also hold (same names).
+OPTION_NAMES = ("strength", "seamless", "method", "light_from", "use_16bit", "height_map", "connect_displacement")
 _state = {"running": False}
 
 
@@ -52,6 +54,7 @@ class NORMALGEN_OT_generate_normal_map(bpy.types.Operator):
     strength: FloatProperty(name="Strength", default=1.0, min=0.0, soft_max=10.0)
     seamless: BoolProperty(name="Seamless", default=False)
     method: EnumProperty(name="Method", items=METHOD_ITEMS, default="MODEL")
+    light_from: EnumProperty(name="Light from", items=LIGHT_ITEMS, default="AUTO")
     use_16bit: BoolProperty(name="16-bit", default=False)
     height_map: BoolProperty(name="Height map", default=False)
     connect_displacement: BoolProperty(name="Connect displacement", default=False)
@@ -76,6 +79,7 @@ class NORMALGEN_OT_generate_normal_map(bpy.types.Operator):
             strength=self.strength,
             seamless=self.seamless,
             method=self.method.lower(),
+            light_from=self.light_from.lower(),
             bit_depth=16 if self.use_16bit else 8,
             height=self.height_map,
             model_path=model if self.method == "MODEL" else "",
@@ -168,7 +172,7 @@ class NORMALGEN_OT_generate_normal_map(bpy.types.Operator):
     def invoke(self, context, event):
         settings = getattr(context.scene, "normalgen", None)
         if settings is not None:
-            for name in ("strength", "seamless", "method", "use_16bit", "height_map", "connect_displacement"):
+            for name in OPTION_NAMES:
                 if not self.properties.is_property_set(name):
                     setattr(self, name, getattr(settings, name))
         if bpy.app.background or context.window is None:

@@ -3,9 +3,8 @@
 import bpy
 
 from . import material
+from .operators import OPTION_NAMES
 from .operators import NORMALGEN_OT_generate_normal_map as _Generate
-
-_OPTION_NAMES = ("strength", "seamless", "method", "use_16bit", "height_map", "connect_displacement")
 
 
 def draw_generate(layout, context):
@@ -18,6 +17,9 @@ def draw_generate(layout, context):
         col.label(text=f"{mat.name} / {node_or_reason.image.name}", icon="IMAGE_DATA")
     if settings is not None:
         col.prop(settings, "method")
+        sub = col.column()
+        sub.enabled = settings.method == "MODEL"
+        sub.prop(settings, "light_from")
         col.prop(settings, "strength")
         col.prop(settings, "seamless")
         col.prop(settings, "use_16bit")
@@ -27,7 +29,7 @@ def draw_generate(layout, context):
         sub.prop(settings, "connect_displacement")
     op = col.operator(_Generate.bl_idname, icon="NODE_MATERIAL")
     if settings is not None:
-        for name in _OPTION_NAMES:
+        for name in OPTION_NAMES:
             setattr(op, name, getattr(settings, name))
 
 

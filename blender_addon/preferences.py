@@ -11,6 +11,14 @@ METHOD_ITEMS = (
     ("MODEL", "Model", "The neural network: best for photos"),
     ("SOBEL", "Sobel", "Gradients of the image's luminance: fast, no model needed"),
 )
+# Where the light comes from in the photo; a side uses the model trained on light from one side.
+LIGHT_ITEMS = (
+    ("AUTO", "Auto", "Unknown: the default model, which reads photos lit from any side"),
+    ("RIGHT", "Right", "Bright slopes face the right of the image"),
+    ("TOP", "Top", "Bright slopes face the top of the image"),
+    ("LEFT", "Left", "Bright slopes face the left of the image"),
+    ("BOTTOM", "Bottom", "Bright slopes face the bottom of the image"),
+)
 
 
 def addon_prefs(context=None):
@@ -104,6 +112,9 @@ class NORMALGEN_SceneSettings(bpy.types.PropertyGroup):
     seamless: BoolProperty(name="Seamless", default=False,
                            description="Make the normal map tile without seams")
     method: EnumProperty(name="Method", items=METHOD_ITEMS, default="MODEL")
+    light_from: EnumProperty(name="Light from", items=LIGHT_ITEMS, default="AUTO",
+                             description="Where the light comes from in the photo (Model only); "
+                                         "naming the side reads the relief better")
     use_16bit: BoolProperty(name="16-bit", default=False,
                             description="Write a 16-bit PNG and load it as a float image")
     height_map: BoolProperty(name="Height map", default=False,

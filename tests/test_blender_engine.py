@@ -59,7 +59,14 @@ def test_convert_args_options():
     assert args[args.index("--model") + 1] == "/m/tiny.keras"
 
 
-@pytest.mark.parametrize("bad", [dict(method="magic"), dict(bit_depth=12)])
+def test_convert_args_pass_a_named_light_side_to_the_model_only():
+    lit = engine.build_convert_args("normalgen", "in.png", "out", engine.ConvertOptions(light_from="top"))
+    assert lit[lit.index("--light-from") + 1] == "top"
+    for opts in (engine.ConvertOptions(light_from="auto"), engine.ConvertOptions(light_from="top", method="sobel")):
+        assert "--light-from" not in engine.build_convert_args("normalgen", "in.png", "out", opts)
+
+
+@pytest.mark.parametrize("bad", [dict(method="magic"), dict(bit_depth=12), dict(light_from="north")])
 def test_convert_args_reject_bad_options(bad):
     with pytest.raises(ValueError):
         engine.build_convert_args("normalgen", "a.png", "o", engine.ConvertOptions(**bad))

@@ -278,6 +278,22 @@ def test_model_method_matches_the_cli(photo, real_engine, tmp_path, addon):
     assert np.abs(blender_rgb(result) - png_rgb(ref / "rock_normal.png")).max() < 1e-6
 
 
+def test_light_side_reaches_the_shipped_one_side_model(photo, real_engine, tmp_path, addon):
+    """Light from: Top runs the engine with --light-from top, i.e. the shipped model trained on
+    light from one side: the same pixels as the CLI, and not those of the default model."""
+    saved, addon.model_path = addon.model_path, ""
+    try:
+        mat, tex, bsdf, _out = build_material(bpy.data.images.load(str(photo)))
+        assert generate(method="MODEL", light_from="TOP") == {"FINISHED"}
+        result = linked_from(linked_from(bsdf.inputs["Normal"]).inputs["Color"]).image
+    finally:
+        addon.model_path = saved
+    lit = png_rgb(run_cli(real_engine, photo, tmp_path / "lit", "--light-from", "top") / "rock_normal.png")
+    default = png_rgb(run_cli(real_engine, photo, tmp_path / "default") / "rock_normal.png")
+    assert np.abs(blender_rgb(result) - lit).max() < 1e-6
+    assert np.abs(lit - default).max() > 0.05
+
+
 def test_ctrl_z_undoes_the_whole_change(photo):
     mat, *_ = build_material(bpy.data.images.load(str(photo)))
     name = mat.name
@@ -436,7 +452,7 @@ def _modal_shim(**props):
     for name in ("modal", "_finish", "_cleanup_modal", "_status", "_start", "_options", "cancel"):
         setattr(Shim, name, op_cls.__dict__[name])
     shim = Shim()
-    shim.strength, shim.seamless, shim.method, shim.use_16bit = 1.0, False, "SOBEL", False
+    shim.strength, shim.seamless, shim.method, shim.light_from, shim.use_16bit = 1.0, False, "SOBEL", "AUTO", False
     shim.height_map, shim.connect_displacement = False, False
     for k, v in props.items():
         setattr(shim, k, v)
@@ -540,8 +556,8 @@ def test_panels_and_preferences_draw(photo, addon):
     log.clear()
     mod.panels.draw_generate(_Layout(log), bpy.context)
     assert ("label", "NG_Test / rock.png") in log
-    assert {name for kind, name in log if kind == "prop"} >= {"method", "strength", "seamless", "use_16bit",
-                                                              "height_map", "connect_displacement"}
+    assert {name for kind, name in log if kind == "prop"} >= {"method", "light_from", "strength", "seamless",
+                                                              "use_16bit", "height_map", "connect_displacement"}
     log.clear()
     type(addon).draw(type("Self", (), {"layout": _Layout(log), **{k: getattr(addon, k) for k in (
         "engine_path", "engine_source", "model_path", "timeout", "engine_status")}})(), bpy.context)
