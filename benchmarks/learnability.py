@@ -5,7 +5,8 @@
 
 Each case renders the same plain-colour synthetic materials (`synth --albedo plain`), lit by a
 sun at 45 degrees elevation from a fixed azimuth ("fixed"), from within 45 degrees of it
-("sector", what a canonical-light model sees), from a random azimuth ("random"), or by the
+("sector", what a canonical-light model sees; "sector-elevation": the same with the sun's
+elevation anywhere from 20 to 70 degrees), from a random azimuth ("random"), or by the
 generator's full lighting mix ("mix"). A fresh U-Net (no batch norm, as `train --from scratch`
 builds) with the named head trains on all but
 the last 32 pairs (whole images, no augmentation, batch 16) and the held-out error is printed
@@ -30,11 +31,13 @@ def _render(cases_light, pairs, size):
 
     original = shading.random_lighting
 
-    def sun(azimuth):
+    def sun(azimuth, elevation=lambda rng: 45.0):
         return lambda rng, *_: shading.Lighting(
-            "sun45", [shading.Light(shading.direction(45, azimuth(rng)), np.ones(3) * 3, 0.2)], np.ones(3) * 0.3, 0.8)
+            "sun", [shading.Light(shading.direction(elevation(rng), azimuth(rng)), np.ones(3) * 3, 0.2)],
+            np.ones(3) * 0.3, 0.8)
 
     choices = {"fixed": sun(lambda rng: 0.0), "sector": sun(lambda rng: rng.uniform(-45, 45)),
+               "sector-elevation": sun(lambda rng: rng.uniform(-45, 45), lambda rng: rng.uniform(20, 70)),
                "random": sun(lambda rng: rng.uniform(0, 360)), "mix": original}
     shading.random_lighting = choices[cases_light]
     try:
