@@ -2,12 +2,15 @@
 
     python benchmarks/learnability.py [--steps 128] [--pairs 160] [--size 128]
                                       [--cases fixed:slope sector:slope random:slope mix:slope]
+    (more cases: sector-elevation, sector-albedo, canonical-mix; heads: slope, height)
 
 Each case renders the same plain-colour synthetic materials (`synth --albedo plain`), lit by a
 sun at 45 degrees elevation from a fixed azimuth ("fixed"), from within 45 degrees of it
 ("sector", what a canonical-light model sees; "sector-elevation": the same with the sun's
-elevation anywhere from 20 to 70 degrees), from a random azimuth ("random"), or by the
-generator's full lighting mix ("mix"). A fresh U-Net (no batch norm, as `train --from scratch`
+elevation anywhere from 20 to 70 degrees; "sector-albedo": with the generator's full albedo mix
+instead of plain colours), from a random azimuth ("random"), or by the generator's full lighting
+mix ("mix"; "canonical-mix": each set-up's key light turned into the sector, as
+`synth --light canonical` does). A fresh U-Net (no batch norm, as `train --from scratch`
 builds) with the named head trains on all but
 the last 32 pairs (whole images, no augmentation, batch 16) and the held-out error is printed
 against the flat map's. It separates "the network cannot read shading" from "it cannot tell where
@@ -38,10 +41,13 @@ def _render(cases_light, pairs, size):
 
     choices = {"fixed": sun(lambda rng: 0.0), "sector": sun(lambda rng: rng.uniform(-45, 45)),
                "sector-elevation": sun(lambda rng: rng.uniform(-45, 45), lambda rng: rng.uniform(20, 70)),
-               "random": sun(lambda rng: rng.uniform(0, 360)), "mix": original}
+               "sector-albedo": sun(lambda rng: rng.uniform(-45, 45)),
+               "random": sun(lambda rng: rng.uniform(0, 360)), "mix": original, "canonical-mix": original}
+    albedo = "mixed" if cases_light == "sector-albedo" else "plain"
+    light_mode = "canonical" if cases_light == "canonical-mix" else "any"
     shading.random_lighting = choices[cases_light]
     try:
-        made = [synth.make_pair(seed, size, "plain") for seed in range(pairs)]
+        made = [synth.make_pair(seed, size, albedo, light_mode=light_mode) for seed in range(pairs)]
     finally:
         shading.random_lighting = original
     x = np.stack([normalize_photo(p / 255.0, method="relative") for p, _, _ in made])
