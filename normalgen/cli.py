@@ -312,11 +312,12 @@ def info(as_json, model_path):
 
     data = {"version": __version__, "model": None, "model_config": None, "parameters": None,
             "model_error": None, "keras": keras.__version__, "backend": keras.backend.backend()}  # fmt: skip
-    if model_path is None:
-        from normalgen.pretrained import DEFAULT_MODEL_PATH
+    from normalgen.pretrained import CANONICAL_MODEL_PATH, DEFAULT_MODEL_PATH
 
+    if model_path is None:
         model_path = DEFAULT_MODEL_PATH
     data["model"] = str(model_path)
+    data["light_side_model"] = str(CANONICAL_MODEL_PATH)  # what --light-from SIDE uses without --model
     try:
         model = load_model(model_path)
         data["model_config"] = config_of(model).to_dict()
@@ -335,6 +336,7 @@ def info(as_json, model_path):
             cfg = ", ".join(f"{k}={v}" for k, v in data["model_config"].items())
             click.echo(f"model config: {cfg}")
             click.echo(f"parameters: {data['parameters']:,}")
+        click.echo(f"model for --light-from: {data['light_side_model']}")
         click.echo(f"keras: {data['keras']} (backend: {data['backend']})")
         click.echo(f"devices: {', '.join(data['devices']) or 'none found'}")
     if data["model_error"]:

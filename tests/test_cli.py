@@ -286,6 +286,7 @@ def test_convert_with_the_tiny_model_and_info(tmp_path, tiny_model_path):
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
     assert data["version"] == "0.1.0" and data["model"] == str(tiny_model_path)
+    assert data["light_side_model"].endswith("normalgen_unet_lit.keras")
     assert data["model_config"]["base_filters"] == 4 and data["parameters"] > 0
     assert data["backend"] and data["devices"]
     r = invoke("info", "--model", tmp_path / "missing.keras")
