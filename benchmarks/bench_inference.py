@@ -74,7 +74,7 @@ def run_one(side: int, model_path: str | None, repeats: int) -> dict:
     """Runs inside the subprocess: one size, printed as a JSON line."""
     from normalgen import generate_normal_map, load_model
     from normalgen.errors import ModelError
-    from normalgen.inference import DEFAULT_OVERLAP, DEFAULT_TILE
+    from normalgen.inference import DEFAULT_TILE, tile_overlap
     from normalgen.model import build_model, config_of, flops_per_pixel
     from normalgen.model_loading import resolve_precision
     from normalgen.tiling import plan_tiles
@@ -108,7 +108,7 @@ def run_one(side: int, model_path: str | None, repeats: int) -> dict:
         times.append(time.perf_counter() - t)
         assert summary.failed == 0, "conversion failed"
     seconds = statistics.median(times)
-    plan = plan_tiles(side, side, tile=DEFAULT_TILE, overlap=DEFAULT_OVERLAP,
+    plan = plan_tiles(side, side, tile=DEFAULT_TILE, overlap=tile_overlap(config_of(model)),
                       stride=config_of(model).stride, wrap=False)
     fpp = flops_per_pixel(model)
     return {

@@ -22,6 +22,11 @@ from normalgen.vectors import CONVENTIONS, apply_strength, convert_convention, n
 METHODS = ("model", "sobel")
 DEFAULT_TILE = 768  # 4096²: 6x6 tiles of 752², redundancy 1.21; 8192²: 12x12, 1.21
 DEFAULT_OVERLAP = 64  # 16 px dropped + 32 px cross-fade + 16 px dropped between tiles
+# Networks without batch norm (norm="none", every model trained from scratch since the third
+# session) read much wider context: with 64 px the shipped one-side-light model's tiles disagreed
+# with one pass by up to 11 degrees along the seams, with 192 px by at most 0.47 (gravel, 1024²,
+# 512² tiles; the default model: 0.49 with 64). See `tile_overlap`.
+WIDE_OVERLAP = 192
 DEFAULT_BATCH = 2  # tiles per forward call: 2 x 752² (4096² peaks at 1.45 GiB RSS in all)
 _ROWS_PER_BAND = 256
 
@@ -88,6 +93,12 @@ def generate_height_map(
     return height_from_normals(opengl, periodic=seamless)
 
 
+def tile_overlap(config) -> int:
+    """Pixels two neighbouring tiles share for a model of this `ModelConfig` (before capping at
+    half a tile): enough context that tiled output stays within a degree of one pass."""
+    return WIDE_OVERLAP if config.norm == "none" else DEFAULT_OVERLAP
+
+
 def _check_choice(what: str, value: str, choices: tuple[str, ...]) -> str:
     choice = str(value).lower()
     if choice not in choices:
@@ -142,7 +153,7 @@ def _predict(image, model, seamless, tile_size, light_from, progress) -> tuple[n
     tile = DEFAULT_TILE if tile_size is None else int(tile_size)
     if tile < stride or tile % stride:
         raise NormalgenError(f"tile size must be a positive multiple of {stride}, not {tile_size}")
-    overlap = min(DEFAULT_OVERLAP, tile // 2 // stride * stride)
+    overlap = min(tile_overlap(config_of(model)), tile // 2 // stride * stride)
     net = inference_model(model)
     photo = _as_float_photo(image)
     # A converted copy is ours to overwrite: normalising it in place saves a full-size array.

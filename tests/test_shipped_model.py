@@ -72,3 +72,21 @@ def test_the_one_side_light_model_reads_the_relief_when_told_the_side(side, azim
     assert float(angular_error_deg(told, truth).mean()) < 0.8 * flat
     assert np.corrcoef(told[..., along].ravel(), truth[..., along].ravel())[0, 1] > 0.6
     assert float(angular_error_deg(wrong, truth).mean()) > flat
+
+
+@pytest.mark.skipif(not CANONICAL_MODEL_PATH.exists(), reason="no shipped one-side-light weights")
+def test_the_one_side_light_model_tiles_within_one_degree():
+    """Without batch norm the network reads wide context, so its tiles share 192 px
+    (`tile_overlap`); with the 64 px the default model needs, seams differed by up to 11 degrees."""
+    from normalgen.imageio import read_photo
+    from normalgen.inference import WIDE_OVERLAP, generate_normal_map, tile_overlap
+    from normalgen.model import config_of
+    from normalgen.model_loading import load_model
+    from normalgen.vectors import angular_error_deg
+
+    model = load_model(None, light_from="top")
+    assert tile_overlap(config_of(model)) == WIDE_OVERLAP
+    photo = read_photo(EXAMPLES / "gravel.png")[:512, :480]
+    one_pass = generate_normal_map(photo, model=model, light_from="top", tile_size=960)
+    tiled = generate_normal_map(photo, model=model, light_from="top", tile_size=384)
+    assert angular_error_deg(tiled, one_pass).max() <= 1.0
