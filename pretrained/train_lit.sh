@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The one command that makes the shipped one-side-light weights (pretrained/normalgen_unet_lit.keras),
 # the model `normalgen convert --light-from SIDE` uses: synthetic pairs lit from the right, training
-# from scratch, the export, the evaluation on blender-dev (each photo told its sun's side) and the
+# in two stages, the export, the evaluation on blender-dev (each photo told its sun's side) and the
 # model card's pictures. Run from the repository root, in the installed venv:
 #
 #   bash pretrained/train_lit.sh            # DATA=data RUN=runs/lit by default
 #
-# A killed run continues where it stopped when started again (synth keeps finished pairs,
-# train --resume continues from the last epoch).
+# Stage 1 trains from scratch on 2,400 pairs; stage 2 continues from stage 1's best on 7,200 (the
+# same 2,400 and 4,800 more) with a fresh, lower learning-rate schedule. A killed run continues
+# where it stopped when started again (synth keeps finished pairs, train --resume continues a
+# stage from its last epoch, and a finished stage is not run again).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DATA="${DATA:-data}"
@@ -16,11 +18,16 @@ DEV="${DEV:-../shared/blender-dev}"
 
 normalgen synth "$DATA/canon2" --count 2400 --size 256 --seed 1 --light canonical
 normalgen synth "$DATA/canon2_val" --count 96 --size 256 --seed 2 --light canonical
-resume=()
-[ -f "$RUN/state.json" ] && resume=(--resume)
-normalgen train "$DATA/canon2" --from scratch --val "$DATA/canon2_val" --out "$RUN" --epochs 45 \
-    --steps 200 --batch-size 16 --patch 128 --lr 1e-3 --seed 0 --head slope --light canonical "${resume[@]}"
-cp "$RUN/best.keras" pretrained/normalgen_unet_lit.keras
+normalgen synth "$DATA/canon3" --count 4800 --size 256 --seed 3 --light canonical
+
+resume() { [ -f "$1/state.json" ] && echo --resume || true; }
+normalgen train "$DATA/canon2" --from scratch --val "$DATA/canon2_val" --out "$RUN/stage1" --epochs 45 \
+    --steps 200 --batch-size 16 --patch 128 --lr 1e-3 --seed 0 --head slope --light canonical \
+    $(resume "$RUN/stage1")
+normalgen train "$DATA/canon2" "$DATA/canon3" --from "$RUN/stage1/best.keras" --val "$DATA/canon2_val" \
+    --out "$RUN/stage2" --epochs 40 --steps 200 --batch-size 16 --patch 128 --lr 5e-4 --seed 4 \
+    $(resume "$RUN/stage2")
+cp "$RUN/stage2/best.keras" pretrained/normalgen_unet_lit.keras
 if [ -d "$DEV" ]; then
     normalgen eval "$DEV" --light-from index
 fi
