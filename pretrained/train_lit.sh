@@ -7,7 +7,8 @@
 #   bash pretrained/train_lit.sh            # DATA=data RUN=runs/lit by default
 #
 # Stage 1 trains from scratch on 2,400 pairs; stage 2 continues from stage 1's best on 7,200 (the
-# same 2,400 and 4,800 more) with a fresh, lower learning-rate schedule. A killed run continues
+# same 2,400 and 4,800 more), stage 3 from stage 2's best on 12,000 (4,800 more again), each with
+# a fresh, lower learning-rate schedule. A killed run continues
 # where it stopped when started again (synth keeps finished pairs, train --resume continues a
 # stage from its last epoch, and a finished stage is not run again).
 set -euo pipefail
@@ -19,6 +20,7 @@ DEV="${DEV:-../shared/blender-dev}"
 normalgen synth "$DATA/canon2" --count 2400 --size 256 --seed 1 --light canonical
 normalgen synth "$DATA/canon2_val" --count 96 --size 256 --seed 2 --light canonical
 normalgen synth "$DATA/canon3" --count 4800 --size 256 --seed 3 --light canonical
+normalgen synth "$DATA/canon5" --count 4800 --size 256 --seed 5 --light canonical
 
 resume() { [ -f "$1/state.json" ] && echo --resume || true; }
 normalgen train "$DATA/canon2" --from scratch --val "$DATA/canon2_val" --out "$RUN/stage1" --epochs 45 \
@@ -27,7 +29,10 @@ normalgen train "$DATA/canon2" --from scratch --val "$DATA/canon2_val" --out "$R
 normalgen train "$DATA/canon2" "$DATA/canon3" --from "$RUN/stage1/best.keras" --val "$DATA/canon2_val" \
     --out "$RUN/stage2" --epochs 40 --steps 200 --batch-size 16 --patch 128 --lr 5e-4 --seed 4 \
     $(resume "$RUN/stage2")
-cp "$RUN/stage2/best.keras" pretrained/normalgen_unet_lit.keras
+normalgen train "$DATA/canon2" "$DATA/canon3" "$DATA/canon5" --from "$RUN/stage2/best.keras" \
+    --val "$DATA/canon2_val" --out "$RUN/stage3" --epochs 36 --steps 200 --batch-size 16 --patch 128 \
+    --lr 3e-4 --seed 5 $(resume "$RUN/stage3")
+cp "$RUN/stage3/best.keras" pretrained/normalgen_unet_lit.keras
 if [ -d "$DEV" ]; then
     normalgen eval "$DEV" --light-from index
 fi
