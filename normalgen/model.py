@@ -41,7 +41,8 @@ class ModelConfig:
     # conv + bias + ReLU. A batch-normalised net trained on photos whose contrast varies as much as
     # these do leans on each batch's own statistics, and with the moving averages at inference
     # its slopes blew up (mean 2.8 where the truth was 0.2): "none" behaves the same in training
-    # and inference, and stays local, so tiles agree.
+    # and inference. It reads wider context, so its tiles need a wider overlap
+    # (normalgen.inference.tile_overlap).
     norm: str = "batch"
 
     @property

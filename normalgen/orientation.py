@@ -40,13 +40,19 @@ PROBE_SIDE = 256
 PROBE_COUNT = 4
 # Where the light comes from in the photo, as the user says it ("auto": find it). Sides are of the
 # picture as displayed: "top" is the +Y of an OpenGL normal map.
-LIGHT_SIDES = ("auto", "right", "top", "left", "bottom")
-_TURNS = {"right": 0, "bottom": 1, "left": 2, "top": 3}  # np.rot90 turns that bring it to the right
+SIDES = ("right", "top", "left", "bottom")  # counter-clockwise from +X, a quarter turn apart
+LIGHT_SIDES = ("auto",) + SIDES
 
 
 def turn_for_light(side: str) -> int:
     """Quarter turns (counter-clockwise, as np.rot90) that bring light from `side` to the right."""
-    return _TURNS[side]
+    return -SIDES.index(side) % 4
+
+
+def light_side(azimuth_deg: float) -> str:
+    """The side of the picture nearest a light azimuth in degrees counter-clockwise from +X
+    (right), as OpenGL's Y points up: the side a canonical model is told for that light."""
+    return SIDES[int(np.floor((azimuth_deg + 45.0) % 360.0 / 90.0)) % 4]
 
 
 def turn_vectors(normals: np.ndarray, k: int) -> np.ndarray:

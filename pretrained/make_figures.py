@@ -54,8 +54,8 @@ def main():
     from normalgen.imageio import read_normal_map, read_photo
     from normalgen.inference import generate_normal_map
     from normalgen.model_loading import load_model
+    from normalgen.orientation import light_side
     from normalgen.vectors import angular_error_deg, encode_rgb
-    from normalgen_training.evaluate import light_side
 
     model = load_model(args.model, light_from="right" if args.lit else "auto")
 

@@ -12,6 +12,7 @@ import sys
 import click
 
 from normalgen.errors import NormalgenError
+from normalgen.orientation import LIGHT_SIDES
 
 
 def _fail(message: str):
@@ -109,7 +110,7 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
 @click.option("--strength", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Slope multiplier (0 = the flat-map baseline).")
 @click.option("--detail", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="Sobel only.")
-@click.option("--light-from", type=click.Choice(["auto", "right", "top", "left", "bottom", "index"]), default="auto",
+@click.option("--light-from", type=click.Choice([*LIGHT_SIDES, "index"]), default="auto",
               show_default=True, help="Where the light comes from in the photos, as for convert; index: each "
               "photo's own side, from the light azimuth in its index.tsv.")
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")

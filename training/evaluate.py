@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from normalgen.orientation import light_side
+
 from .dataset import evaluate_pairs
 from .pairing import Pair, find_pairs
 
@@ -28,12 +30,6 @@ def _index_kinds(pairs: list[Pair]) -> dict[tuple[Path, str], str]:
 def _index_lights(pairs: list[Pair]) -> dict[tuple[Path, str], str]:
     """(folder, id) -> the side of the picture the light comes from, for each row of index.tsv."""
     return {key: light_side(float(azimuth)) for key, azimuth in _index_column(pairs, "light_azimuth", 3).items()}
-
-
-def light_side(azimuth_deg: float) -> str:
-    """The side of the picture ("right", "top", "left", "bottom") nearest a light azimuth in
-    degrees counter-clockwise from +X (right), as OpenGL's Y points up."""
-    return ("right", "top", "left", "bottom")[int(np.floor((azimuth_deg + 45.0) % 360.0 / 90.0)) % 4]
 
 
 def _index_column(pairs: list[Pair], name: str, position: int) -> dict[tuple[Path, str], str]:
