@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one command that makes the shipped one-side-light weights (pretrained/normalgen_unet_lit.keras),
 # the model `normalgen convert --light-from SIDE` uses: synthetic pairs lit from the right, training
-# in four stages, the export, the evaluation on blender-dev (each photo told its sun's side) and the
+# in five stages, the export, the evaluation on blender-dev (each photo told its sun's side) and the
 # model card's pictures. Run from the repository root, in the installed venv:
 #
 #   bash pretrained/train_lit.sh            # DATA=data RUN=runs/lit by default
@@ -9,7 +9,8 @@
 # Stage 1 trains from scratch on 2,400 pairs; stage 2 continues from stage 1's best on 7,200 (the
 # same 2,400 and 4,800 more), stage 3 from stage 2's best on 12,000 (4,800 more again), stage 4
 # from stage 3's best on 4,800 new pairs, 9,600 old ones and 1,600 rendered at 512² (the same
-# families twice as large in pixels: broad relief at full sharpness), each with a fresh, lower
+# families twice as large in pixels: broad relief at full sharpness), stage 5 from stage 4's best
+# on 9,600 of the 256² pairs and 3,200 of 512² (1,600 new), each with a fresh, lower
 # learning-rate schedule. A killed run continues
 # where it stopped when started again (synth keeps finished pairs, train --resume continues a
 # stage from its last epoch, and a finished stage is not run again).
@@ -25,6 +26,7 @@ normalgen synth "$DATA/canon3" --count 4800 --size 256 --seed 3 --light canonica
 normalgen synth "$DATA/canon5" --count 4800 --size 256 --seed 5 --light canonical
 normalgen synth "$DATA/canon7" --count 4800 --size 256 --seed 7 --light canonical
 normalgen synth "$DATA/canonL" --count 1600 --size 512 --seed 9 --light canonical
+normalgen synth "$DATA/canonL2" --count 1600 --size 512 --seed 11 --light canonical
 normalgen synth "$DATA/canonL_val" --count 48 --size 512 --seed 10 --light canonical
 
 resume() { [ -f "$1/state.json" ] && echo --resume || true; }
@@ -40,7 +42,10 @@ normalgen train "$DATA/canon2" "$DATA/canon3" "$DATA/canon5" --from "$RUN/stage2
 normalgen train "$DATA/canon3" "$DATA/canon5" "$DATA/canon7" "$DATA/canonL" --from "$RUN/stage3/best.keras" \
     --val "$DATA/canon2_val" --out "$RUN/stage4" --epochs 40 --steps 200 --batch-size 16 --patch 128 \
     --lr 2e-4 --seed 7 $(resume "$RUN/stage4")
-cp "$RUN/stage4/best.keras" pretrained/normalgen_unet_lit.keras
+normalgen train "$DATA/canon5" "$DATA/canon7" "$DATA/canonL" "$DATA/canonL2" --from "$RUN/stage4/best.keras" \
+    --val "$DATA/canon2_val" --out "$RUN/stage5" --epochs 40 --steps 200 --batch-size 16 --patch 128 \
+    --lr 1.5e-4 --seed 9 $(resume "$RUN/stage5")
+cp "$RUN/stage5/best.keras" pretrained/normalgen_unet_lit.keras
 # Whole synthetic photos at both sizes, each told its side, then blender-dev.
 normalgen eval "$DATA/canon2_val" --light-from index
 normalgen eval "$DATA/canonL_val" --light-from index
