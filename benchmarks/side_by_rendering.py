@@ -41,27 +41,19 @@ def main():
     from scipy.optimize import nnls
 
     from normalgen import pretrained
-    from normalgen.height import _integrate_periodic
+    from normalgen.height import integrate_normals
     from normalgen.imageio import read_normal_map, read_photo
     from normalgen.inference import generate_normal_map
     from normalgen.model_loading import load_model
     from normalgen.orientation import SIDES, light_side
     from normalgen.preprocess import srgb_to_linear
+    from normalgen.vectors import angular_error_deg
     from normalgen_training.evaluate import _index_column
     from normalgen_training.pairing import find_pairs
     from normalgen_training.shading import ambient_occlusion, cast_shadow, direction
 
-    def height_px(n):
-        """Least-squares height in pixels (mirror-extended, as normalgen.height does, unscaled)."""
-        nz = np.maximum(n[..., 2], 1e-3)
-        p, q = -n[..., 0] / nz, n[..., 1] / nz
-        rows, cols = p.shape
-        p = np.block([[p, -p[:, ::-1]], [p[::-1], -p[::-1, ::-1]]])
-        q = np.block([[q, q[:, ::-1]], [-q[::-1], -q[::-1, ::-1]]])
-        return _integrate_periodic(p, q)[:rows, :cols]
-
     def fit(lum, n, azimuth, gains):
-        best, h0 = -np.inf, height_px(n)
+        best, h0 = -np.inf, integrate_normals(n)
         for g in gains:
             h = h0 * g
             ao = ambient_occlusion(h) if args.terms != "shadows" else 1.0
@@ -99,7 +91,7 @@ def main():
             pred = {s: generate_normal_map(photo, model=model, light_from=s) for s in (side, other)}
             margin = (fit(lum, pred[side], az_side, gains) - fit(lum, pred[side] * mirror, az_side + 180, gains)
                       + fit(lum, pred[other] * mirror, az_side, gains) - fit(lum, pred[other], az_side + 180, gains))
-            err = {s: float(np.degrees(np.arccos(np.clip((pred[s] * truth).sum(-1), -1, 1))).mean()) for s in pred}
+            err = {s: float(angular_error_deg(pred[s], truth).mean()) for s in pred}
             chosen_err.setdefault(kind, []).append(err[side] if margin > 0 else err[other])
             told_err.setdefault(kind, []).append(err[side])
         right.setdefault(kind, []).append(margin > 0)

@@ -19,6 +19,16 @@ _MIN_NZ = 1e-3  # grazing normals would give infinite slopes
 
 def height_from_normals(normals: np.ndarray, *, periodic: bool = False) -> np.ndarray:
     """(H, W, 3) OpenGL unit normals -> (H, W) float32 height in [0, 1] (white = high)."""
+    height = integrate_normals(normals, periodic=periodic)
+    span = float(height.max() - height.min())
+    if span <= 1e-12:
+        return np.full(height.shape, 0.5, np.float32)
+    return ((height - height.min()) / span).astype(np.float32)
+
+
+def integrate_normals(normals: np.ndarray, *, periodic: bool = False) -> np.ndarray:
+    """(H, W, 3) OpenGL unit normals -> (H, W) float32 height in pixel units, mean zero: the
+    least-squares surface itself, before `height_from_normals` stretches it to [0, 1]."""
     n = np.asarray(normals, dtype=np.float32)
     rows, cols = n.shape[:2]
     nz = np.maximum(n[..., 2], _MIN_NZ)
@@ -27,11 +37,7 @@ def height_from_normals(normals: np.ndarray, *, periodic: bool = False) -> np.nd
     if not periodic:
         p = np.block([[p, -p[:, ::-1]], [p[::-1], -p[::-1, ::-1]]])
         q = np.block([[q, q[:, ::-1]], [-q[::-1], -q[::-1, ::-1]]])
-    height = _integrate_periodic(p, q)[:rows, :cols]
-    span = float(height.max() - height.min())
-    if span <= 1e-12:
-        return np.full((rows, cols), 0.5, np.float32)
-    return ((height - height.min()) / span).astype(np.float32)
+    return _integrate_periodic(p, q)[:rows, :cols]
 
 
 def _integrate_periodic(p: np.ndarray, q: np.ndarray) -> np.ndarray:
