@@ -28,26 +28,24 @@ from keras import layers, ops  # noqa: E402
 from normalgen.imageio import read_photo  # noqa: E402
 from normalgen.orientation import light_side, turn_for_light  # noqa: E402
 from normalgen.preprocess import normalize_photo  # noqa: E402
+from normalgen_training.evaluate import _index_column  # noqa: E402
+from normalgen_training.pairing import find_pairs  # noqa: E402
 
 DIRECTIONAL = {"sun", "grazing", "two"}  # set-ups with a key light; overcast and flash have no side
 
 
-def load(folder: str) -> list[tuple[str, float]]:
-    """(photo path, light azimuth) of the directionally lit pairs in a synth folder's index.tsv."""
-    with open(f"{folder}/index.tsv", newline="") as f:
-        rows = list(csv.reader(f, delimiter="\t"))
-    head, rows = rows[0], rows[1:]
-    lighting, azimuth = head.index("lighting"), head.index("light_azimuth")
-    return [(f"{folder}/{r[0]}_color.png", float(r[azimuth])) for r in rows if r[lighting] in DIRECTIONAL]
-
-
-def dev_items(folder: str) -> list[tuple[str, float]]:
-    """The same for blender-dev, whose index.tsv has no header: id, kind, sun elevation, sun azimuth."""
-    with open(f"{folder}/index.tsv", newline="") as f:
-        rows = list(csv.reader(f, delimiter="\t"))
-    if rows and rows[0][0] == "id":
-        return load(folder)
-    return [(f"{folder}/{r[0]}_color.png", float(r[3])) for r in rows]
+def load(folders) -> list[tuple[str, float]]:
+    """(photo path, light azimuth) of the pairs in `folders` that are lit by a key light: those whose
+    index.tsv says so, and every pair of an index without a lighting column (blender-dev)."""
+    pairs, _ = find_pairs(folders)
+    lighting = _index_column(pairs, "lighting", None)
+    azimuths = _index_column(pairs, "light_azimuth", 3)
+    items = []
+    for pair in pairs:
+        key = (pair.color.parent, pair.color.stem.rsplit("_", 1)[0])
+        if key in azimuths and lighting.get(key, "sun") in DIRECTIONAL:
+            items.append((str(pair.color), float(azimuths[key])))
+    return items
 
 
 def prep(path: str) -> np.ndarray:
@@ -100,11 +98,11 @@ def batches(imgs, patch: int, batch_size: int, rng):
         yield x, y
 
 
-def side_acc(s: keras.Model, items, axis_given: bool = True) -> float:
-    """Share of whole photos whose turn is picked right: of the two on the true axis, or of all four."""
+def side_acc(s: keras.Model, photos, axis_given: bool = True) -> float:
+    """Share of whole photos (network input, light azimuth) whose turn is picked right: of the two
+    on the true axis, or of all four."""
     right = 0
-    for path, azimuth in items:
-        x = prep(path).astype(np.float32)
+    for x, azimuth in photos:
         logits = np.array([float(s.predict_on_batch(np.ascontiguousarray(np.rot90(x, k))[None])[0, 0])
                            for k in range(4)])
         true = turn_for_light(light_side(azimuth))
@@ -113,7 +111,7 @@ def side_acc(s: keras.Model, items, axis_given: bool = True) -> float:
         else:
             pick = int(np.argmax(logits))
         right += pick == true
-    return right / max(len(items), 1)
+    return right / max(len(photos), 1)
 
 
 def main():
@@ -127,12 +125,13 @@ def main():
     args = ap.parse_args()
     keras.config.set_dtype_policy("mixed_bfloat16")
     rng = np.random.default_rng(0)
-    items = [it for d in args.train for it in load(d)]
     t = time.time()
-    imgs = [prep(p) for p, _ in items]
-    print(f"loaded {len(imgs)} photos in {time.time() - t:.0f} s", flush=True)
-    val = [it for d in args.val for it in load(d)]
-    dev = dev_items(args.dev)
+    imgs = [prep(p) for p, _ in load(args.train)]
+    # Whole validation photos are read once, not every epoch.
+    val = [(prep(p).astype(np.float32), az) for p, az in load(args.val)]
+    dev = [(prep(p).astype(np.float32), az) for p, az in load([args.dev])]
+    print(f"loaded {len(imgs)} training, {len(val)} val and {len(dev)} dev photos in {time.time() - t:.0f} s",
+          flush=True)
     s = scorer()
     m = FourTurns(s)
     sched = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=int(args.minutes * 60 / 0.6), alpha=0.05)

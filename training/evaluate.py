@@ -32,7 +32,9 @@ def _index_lights(pairs: list[Pair]) -> dict[tuple[Path, str], str]:
     return {key: light_side(float(azimuth)) for key, azimuth in _index_column(pairs, "light_azimuth", 3).items()}
 
 
-def _index_column(pairs: list[Pair], name: str, position: int) -> dict[tuple[Path, str], str]:
+def _index_column(pairs: list[Pair], name: str, position: int | None) -> dict[tuple[Path, str], str]:
+    """(folder, id) -> the `name` column of each folder's index.tsv; an index without a header
+    row (blender-dev's) has it at `position`, or not at all when that is None."""
     values = {}
     for folder in {p.color.parent for p in pairs}:
         index = folder / "index.tsv"
@@ -43,7 +45,7 @@ def _index_column(pairs: list[Pair], name: str, position: int) -> dict[tuple[Pat
         if not rows:
             continue
         has_header = rows[0][0].lower() == "id"
-        if has_header and name not in rows[0]:
+        if (has_header and name not in rows[0]) or (not has_header and position is None):
             continue
         col = rows[0].index(name) if has_header else position
         for row in rows[1 if has_header else 0:]:
