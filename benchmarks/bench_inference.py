@@ -2,6 +2,7 @@
 
     python benchmarks/bench_inference.py [--sizes 1024 4096 8192] [--model PATH]
                                          [--precision auto|float32|bfloat16]
+                                         [--light-from auto|right|top|left|bottom]
 
 Each size runs in a fresh subprocess. The photo is synthetic but photo-like (multi-octave smooth
 noise), written as an 8-bit PNG; then the peak-RSS counter is reset and the timed part is what
@@ -11,7 +12,9 @@ model and builds the graph; the median of repeats for sizes up to 2048), megapix
 the peak RSS of the conversion, the tile
 redundancy, and achieved GFLOP/s (model FLOPs per pixel x pixels the net actually computed /
 second) next to the sgemm GFLOP/s numpy reaches on this machine in the same run.
-Without the shipped weights it falls back to a freshly built default-architecture model (same
+With `--light-from` a side, it times the one-side-light path (`convert --light-from SIDE`: the
+shipped one-side-light model unless --model says otherwise, each tile read as it is and
+mirrored, so two network passes count in the GFLOP/s). Without the shipped weights it falls back to a freshly built default-architecture model (same
 cost, random weights) and says so.
 """
 
@@ -70,7 +73,7 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def run_one(side: int, model_path: str | None, repeats: int) -> dict:
+def run_one(side: int, model_path: str | None, repeats: int, light_from: str = "auto") -> dict:
     """Runs inside the subprocess: one size, printed as a JSON line."""
     from normalgen import generate_normal_map, load_model
     from normalgen.errors import ModelError
@@ -81,12 +84,12 @@ def run_one(side: int, model_path: str | None, repeats: int) -> dict:
 
     t = time.perf_counter()
     try:
-        model, note = load_model(model_path), "shipped/given weights"
+        model, note = load_model(model_path, light_from=light_from), "shipped/given weights"
     except ModelError as err:
         if model_path is not None:
             raise
         model, note = build_model(), f"random default-architecture model ({err})"
-    generate_normal_map(photo_like(256, seed=1), model=model)  # load, trace, warm up
+    generate_normal_map(photo_like(256, seed=1), model=model, light_from=light_from)  # load, trace, warm up
     warmup = time.perf_counter() - t
     import gc
     import tempfile
@@ -104,13 +107,13 @@ def run_one(side: int, model_path: str | None, repeats: int) -> dict:
     times = []
     for _ in range(repeats if side <= 2048 else 1):
         t = time.perf_counter()
-        summary = run([src], ConvertOptions(overwrite=True), model=model)  # read PNG -> normals -> write PNG
+        summary = run([src], ConvertOptions(overwrite=True, light_from=light_from), model=model)  # read PNG -> normals -> write PNG
         times.append(time.perf_counter() - t)
         assert summary.failed == 0, "conversion failed"
     seconds = statistics.median(times)
     plan = plan_tiles(side, side, tile=DEFAULT_TILE, overlap=tile_overlap(config_of(model)),
                       stride=config_of(model).stride, wrap=False)
-    fpp = flops_per_pixel(model)
+    fpp = flops_per_pixel(model) * (2 if config_of(model).light == "canonical" else 1)  # mirror_mean
     return {
         "side": side, "seconds": seconds, "mp_per_s": side * side / seconds / 1e6,
         "peak_rss_gib": peak_rss_bytes() / 2**30, "redundancy": plan.redundancy,
@@ -126,17 +129,19 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="a .keras file (default: the shipped one)")
     parser.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default=None)
     parser.add_argument("--repeats", type=int, default=3, help="timed calls for sizes <= 2048")
+    parser.add_argument("--light-from", default="auto", help="auto, or a side: the one-side-light path")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_one(args.child, args.model, args.repeats)))
+        print(json.dumps(run_one(args.child, args.model, args.repeats, args.light_from)))
         return
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     if args.precision:
         env["NORMALGEN_PRECISION"] = args.precision
     print(f"sgemm (numpy float32 2048^3): {sgemm_gflops():.1f} GFLOP/s")
     for side in args.sizes:
-        cmd = [sys.executable, __file__, "--child", str(side), "--repeats", str(args.repeats)]
+        cmd = [sys.executable, __file__, "--child", str(side), "--repeats", str(args.repeats),
+               "--light-from", args.light_from]
         if args.model:
             cmd += ["--model", args.model]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)

@@ -130,7 +130,8 @@ def _predict(image, model, seamless, tile_size, light_from, progress) -> tuple[n
     """The network's OpenGL normals for the whole photo, tile by tile (not yet renormalised).
 
     A model trained on photos lit from the right ("canonical" light) sees the photo turned so: by
-    the quarter turns `light_from` calls for, or on "auto" those `orientation.choose_turn` picks.
+    the quarter turns `light_from` calls for, or on "auto" those `orientation.choose_turn` picks,
+    and each tile is read twice, as it is and mirrored top to bottom (`orientation.mirror_mean`).
     Returns the normals laid out as the photo is (a turned view of the prediction) and that number
     of turns: the vectors in them still point as in the turned picture, and `_finish` turns them
     back band by band.
@@ -142,7 +143,7 @@ def _predict(image, model, seamless, tile_size, light_from, progress) -> tuple[n
 
     from normalgen.model import config_of
     from normalgen.model_loading import check_light_side, inference_model, load_model
-    from normalgen.orientation import choose_turn, turn_for_light
+    from normalgen.orientation import choose_turn, mirror_mean, turn_for_light
     from normalgen.preprocess import normalize_photo
     from normalgen.tiling import predict_tiled
 
@@ -162,12 +163,15 @@ def _predict(image, model, seamless, tile_size, light_from, progress) -> tuple[n
                                     in_place=photo.dtype == np.float32 and not np.shares_memory(photo, image))
     del photo
     turn = 0
+    predict = net.predict_on_batch
     if canonical and light_from != "auto":
         turn = turn_for_light(light_from)
     elif canonical:
         turn = choose_turn(net.predict_on_batch, network_input, stride)
+    if canonical:
+        predict = mirror_mean(predict)  # turned, the light is on the right: its mirror keeps it there
     predicted = predict_tiled(
-        lambda tiles: net.predict_on_batch(tiles),
+        predict,
         np.rot90(network_input, turn),
         tile=tile,
         overlap=overlap,

@@ -75,6 +75,24 @@ def turn_normals(normals: np.ndarray, k: int) -> np.ndarray:
     return turn_vectors(np.rot90(normals, k, axes=(-3, -2)), k)
 
 
+def mirror_mean(predict: PredictFn) -> PredictFn:
+    """`predict` for a canonical model (light from the right), averaged with its prediction of the
+    top-bottom mirror of the same tiles, mirrored back (Y negated).
+
+    That mirror keeps the light on the right, so both are valid readings of the photo; their mean
+    is symmetric under it and scored 9.46 degrees on blender-dev against 9.62 for one pass
+    (pretrained/MODEL_CARD.md, sixth session). It works per tile, so tiles stay consistent and no
+    full-size copy is made; it costs a second network pass. The result is not renormalised.
+    """
+
+    def both(tiles: np.ndarray) -> np.ndarray:
+        direct = np.asarray(predict(tiles), dtype=np.float32)
+        mirrored = np.asarray(predict(np.ascontiguousarray(tiles[:, ::-1])), dtype=np.float32)[:, ::-1]
+        return 0.5 * (direct + mirrored * np.array([1.0, -1.0, 1.0], np.float32))
+
+    return both
+
+
 def probe_crops(network_input: np.ndarray, stride: int, side: int = PROBE_SIDE, count: int = PROBE_COUNT) -> np.ndarray:
     """Up to `count` square crops (side a multiple of `stride`) spread over the image: (N, s, s, C)."""
     h, w = network_input.shape[:2]

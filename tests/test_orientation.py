@@ -10,7 +10,14 @@ from normalgen import generate_normal_map
 from normalgen.model import ModelConfig, build_model, config_of
 from normalgen.model_loading import inference_model
 from normalgen.errors import ModelError, NormalgenError
-from normalgen.orientation import choose_turn, probe_crops, turn_for_light, turn_normals, turn_scores
+from normalgen.orientation import (
+    choose_turn,
+    mirror_mean,
+    probe_crops,
+    turn_for_light,
+    turn_normals,
+    turn_scores,
+)
 from normalgen.preprocess import normalize_photo
 from normalgen.vectors import normals_from_height
 
@@ -126,6 +133,7 @@ def test_a_canonical_model_sees_the_photo_turned_and_the_map_comes_back(canonica
     import normalgen.orientation
 
     monkeypatch.setattr(normalgen.orientation, "choose_turn", lambda predict, x, stride: turn)
+    monkeypatch.setattr(normalgen.orientation, "mirror_mean", lambda predict: predict)  # tested below
     twin = build_model(dataclasses.replace(config_of(canonical_model), light="any"))
     twin.set_weights(canonical_model.get_weights())
     rng = np.random.default_rng(0)
@@ -160,6 +168,7 @@ def test_a_named_light_side_sets_the_turn_without_guessing(canonical_model, monk
         raise AssertionError("choose_turn must not run when the light side is given")
 
     monkeypatch.setattr(normalgen.orientation, "choose_turn", refuse)
+    monkeypatch.setattr(normalgen.orientation, "mirror_mean", lambda predict: predict)  # tested below
     twin = build_model(dataclasses.replace(config_of(canonical_model), light="any"))
     twin.set_weights(canonical_model.get_weights())
     photo = np.random.default_rng(1).random((48, 64, 3)).astype(np.float32)
@@ -178,3 +187,40 @@ def test_a_light_side_needs_a_canonical_model_and_a_known_name(canonical_model, 
     # Sobel has no use for the light; the hint is accepted and changes nothing.
     np.testing.assert_array_equal(generate_normal_map(photo, method="sobel", light_from="left"),
                                   generate_normal_map(photo, method="sobel"))
+
+
+def mirror_rows(normals):
+    """An OpenGL map mirrored top to bottom, vectors too (Y negated)."""
+    out = np.flip(normals, axis=-3).copy()
+    out[..., 1] *= -1.0
+    return out
+
+
+def test_the_mirror_mean_is_symmetric_and_leaves_a_symmetric_reading_alone(canonical_model):
+    """mirror_mean(predict) reads mirrored tiles as the mirror of its reading of the tiles, for
+    a network that does not; and a predict that already does so is left as it is."""
+    net = inference_model(canonical_model, "float32")
+    tiles = np.random.default_rng(2).random((2, 32, 48, 3)).astype(np.float32) * 2.0 - 1.0
+    plain = net.predict_on_batch(tiles)
+    assert np.abs(net.predict_on_batch(tiles[:, ::-1].copy()) - mirror_rows(plain)).max() > 0.05
+    both = mirror_mean(net.predict_on_batch)
+    np.testing.assert_allclose(both(tiles[:, ::-1].copy()), mirror_rows(both(tiles)), atol=1e-5)
+    np.testing.assert_allclose(both(tiles), 0.5 * (plain + mirror_rows(net.predict_on_batch(tiles[:, ::-1].copy()))),
+                               atol=1e-6)
+    symmetric = lambda x: np.stack([x[..., 0], np.zeros_like(x[..., 0]), np.ones_like(x[..., 0])], -1)
+    np.testing.assert_allclose(mirror_mean(symmetric)(tiles), symmetric(tiles), atol=1e-6)
+
+
+@pytest.mark.parametrize("side", ["right", "top", "left", "bottom"])
+def test_a_map_told_the_side_is_symmetric_about_the_light_axis(canonical_model, side):
+    """Told the light's side, a canonical model reads a photo and its mirror across the light's
+    axis (top-bottom for right and left, left-right for top and bottom) as mirrors of each
+    other: the mirror keeps the light where it is, and both readings are averaged."""
+    photo = np.random.default_rng(3).random((64, 64, 3)).astype(np.float32)
+    axis, component = (0, 1) if side in ("right", "left") else (1, 0)
+    got = generate_normal_map(photo, model=canonical_model, light_from=side, tile_size=64)
+    mirrored = np.flip(generate_normal_map(np.flip(photo, axis), model=canonical_model, light_from=side,
+                                           tile_size=64), axis).copy()
+    mirrored[..., component] *= -1.0
+    assert np.abs(got[..., :2]).mean() > 0.05
+    np.testing.assert_allclose(mirrored, got, atol=2e-5)
