@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one command that makes the shipped one-side-light weights (pretrained/normalgen_unet_lit.keras),
 # the model `normalgen convert --light-from SIDE` uses: synthetic pairs lit from the right, training
-# in five stages, the export, the evaluation on blender-dev (each photo told its sun's side) and the
+# in seven stages, the export, the evaluation on blender-dev (each photo told its sun's side) and the
 # model card's pictures. Run from the repository root, in the installed venv:
 #
 #   bash pretrained/train_lit.sh            # DATA=data RUN=runs/lit by default
@@ -11,7 +11,9 @@
 # from stage 3's best on 4,800 new pairs, 9,600 old ones and 1,600 rendered at 512² (the same
 # families twice as large in pixels: broad relief at full sharpness), stage 5 from stage 4's best
 # on 9,600 of the 256² pairs and 3,200 of 512² (1,600 new), each with a fresh, lower
-# learning-rate schedule. A killed run continues
+# learning-rate schedule. Stages 6 and 7 change the patch from 128² to 256² (four times the area,
+# a quarter the batch: most pixels see their whole context, not a padded border) on 4,800 pairs of
+# 256² and 6,400 of 512² (3,200 new); stage 7 continues stage 6 at a lower rate. A killed run continues
 # where it stopped when started again (synth keeps finished pairs, train --resume continues a
 # stage from its last epoch, and a finished stage is not run again).
 set -euo pipefail
@@ -27,6 +29,8 @@ normalgen synth "$DATA/canon5" --count 4800 --size 256 --seed 5 --light canonica
 normalgen synth "$DATA/canon7" --count 4800 --size 256 --seed 7 --light canonical
 normalgen synth "$DATA/canonL" --count 1600 --size 512 --seed 9 --light canonical
 normalgen synth "$DATA/canonL2" --count 1600 --size 512 --seed 11 --light canonical
+normalgen synth "$DATA/canonL3" --count 1600 --size 512 --seed 13 --light canonical
+normalgen synth "$DATA/canonL4" --count 1600 --size 512 --seed 15 --light canonical
 normalgen synth "$DATA/canonL_val" --count 48 --size 512 --seed 10 --light canonical
 
 resume() { [ -f "$1/state.json" ] && echo --resume || true; }
@@ -45,7 +49,12 @@ normalgen train "$DATA/canon3" "$DATA/canon5" "$DATA/canon7" "$DATA/canonL" --fr
 normalgen train "$DATA/canon5" "$DATA/canon7" "$DATA/canonL" "$DATA/canonL2" --from "$RUN/stage4/best.keras" \
     --val "$DATA/canon2_val" --out "$RUN/stage5" --epochs 40 --steps 200 --batch-size 16 --patch 128 \
     --lr 1.5e-4 --seed 9 $(resume "$RUN/stage5")
-cp "$RUN/stage5/best.keras" pretrained/normalgen_unet_lit.keras
+L=("$DATA/canon7" "$DATA/canonL" "$DATA/canonL2" "$DATA/canonL3" "$DATA/canonL4")
+normalgen train "${L[@]}" --from "$RUN/stage5/best.keras" --val "$DATA/canon2_val" --out "$RUN/stage6" \
+    --epochs 24 --steps 200 --batch-size 4 --patch 256 --lr 1e-4 --seed 12 $(resume "$RUN/stage6")
+normalgen train "${L[@]}" --from "$RUN/stage6/best.keras" --val "$DATA/canon2_val" --out "$RUN/stage7" \
+    --epochs 16 --steps 200 --batch-size 4 --patch 256 --lr 7e-5 --seed 13 $(resume "$RUN/stage7")
+cp "$RUN/stage7/best.keras" pretrained/normalgen_unet_lit.keras
 # Whole synthetic photos at both sizes, each told its side, then blender-dev.
 normalgen eval "$DATA/canon2_val" --light-from index
 normalgen eval "$DATA/canonL_val" --light-from index
