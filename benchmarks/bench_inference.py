@@ -2,7 +2,7 @@
 
     python benchmarks/bench_inference.py [--sizes 1024 4096 8192] [--model PATH]
                                          [--precision auto|float32|bfloat16]
-                                         [--light-from auto|right|top|left|bottom]
+                                         [--light-from auto|right|top|left|bottom] [--one-pass]
 
 Each size runs in a fresh subprocess. The photo is synthetic but photo-like (multi-octave smooth
 noise), written as an 8-bit PNG; then the peak-RSS counter is reset and the timed part is what
@@ -14,7 +14,8 @@ redundancy, and achieved GFLOP/s (model FLOPs per pixel x pixels the net actuall
 second) next to the sgemm GFLOP/s numpy reaches on this machine in the same run.
 With `--light-from` a side, it times the one-side-light path (`convert --light-from SIDE`: the
 shipped one-side-light model unless --model says otherwise, each tile read as it is and
-mirrored, so two network passes count in the GFLOP/s). Without the shipped weights it falls back to a freshly built default-architecture model (same
+mirrored, so two network passes count in the GFLOP/s; `--one-pass` switches the mirrored reading
+off, to measure what it costs). Without the shipped weights it falls back to a freshly built default-architecture model (same
 cost, random weights) and says so.
 """
 
@@ -73,8 +74,10 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def run_one(side: int, model_path: str | None, repeats: int, light_from: str = "auto") -> dict:
+def run_one(side: int, model_path: str | None, repeats: int, light_from: str = "auto",
+            one_pass: bool = False) -> dict:
     """Runs inside the subprocess: one size, printed as a JSON line."""
+    import normalgen.orientation
     from normalgen import generate_normal_map, load_model
     from normalgen.errors import ModelError
     from normalgen.inference import DEFAULT_TILE, tile_overlap
@@ -88,7 +91,15 @@ def run_one(side: int, model_path: str | None, repeats: int, light_from: str = "
     except ModelError as err:
         if model_path is not None:
             raise
-        model, note = build_model(), f"random default-architecture model ({err})"
+        from normalgen.model import ModelConfig
+
+        config = ModelConfig() if light_from == "auto" else ModelConfig(
+            head="slope", input_norm="relative", light="canonical", norm="none")
+        model, note = build_model(config), f"random model of the shipped architecture ({err})"
+    passes = 2 if config_of(model).light == "canonical" else 1  # normalgen.orientation.mirror_mean
+    if one_pass:
+        normalgen.orientation.mirror_mean = lambda predict: predict
+        passes = 1
     generate_normal_map(photo_like(256, seed=1), model=model, light_from=light_from)  # load, trace, warm up
     warmup = time.perf_counter() - t
     import gc
@@ -113,7 +124,7 @@ def run_one(side: int, model_path: str | None, repeats: int, light_from: str = "
     seconds = statistics.median(times)
     plan = plan_tiles(side, side, tile=DEFAULT_TILE, overlap=tile_overlap(config_of(model)),
                       stride=config_of(model).stride, wrap=False)
-    fpp = flops_per_pixel(model) * (2 if config_of(model).light == "canonical" else 1)  # mirror_mean
+    fpp = flops_per_pixel(model) * passes
     return {
         "side": side, "seconds": seconds, "mp_per_s": side * side / seconds / 1e6,
         "peak_rss_gib": peak_rss_bytes() / 2**30, "redundancy": plan.redundancy,
@@ -130,10 +141,11 @@ def main() -> None:
     parser.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default=None)
     parser.add_argument("--repeats", type=int, default=3, help="timed calls for sizes <= 2048")
     parser.add_argument("--light-from", default="auto", help="auto, or a side: the one-side-light path")
+    parser.add_argument("--one-pass", action="store_true", help="no mirrored second reading (a side only)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_one(args.child, args.model, args.repeats, args.light_from)))
+        print(json.dumps(run_one(args.child, args.model, args.repeats, args.light_from, args.one_pass)))
         return
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     if args.precision:
@@ -141,7 +153,7 @@ def main() -> None:
     print(f"sgemm (numpy float32 2048^3): {sgemm_gflops():.1f} GFLOP/s")
     for side in args.sizes:
         cmd = [sys.executable, __file__, "--child", str(side), "--repeats", str(args.repeats),
-               "--light-from", args.light_from]
+               "--light-from", args.light_from] + (["--one-pass"] if args.one_pass else [])
         if args.model:
             cmd += ["--model", args.model]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)

@@ -3,13 +3,13 @@
     python benchmarks/mirror_tta.py DIR [DIR ...] [--model pretrained/normalgen_unet_lit.keras]
 
 Each DIR holds pairs and an index.tsv with each photo's light azimuth (`normalgen synth` output,
-or blender-dev). Every photo is predicted told its side (as `normalgen eval --light-from index`),
-once as it is and once mirrored across the light's own axis (top-bottom for a light from the
-right or left, left-right for one from the top or bottom), which keeps the light on the same
-side. The mirrored prediction is mirrored back, its vectors too (the component across the
-light's axis negated), and "mirror mean" is the renormalised mean of the two. Prints the mean
-angular error per kind for the photo alone, the mirrored copy alone and the mean, then the
-network time per photo each costs (one or two passes).
+or blender-dev). Every photo is predicted told its side (as `normalgen eval --light-from index`)
+in one network pass (`normalgen.orientation.mirror_mean` switched off), once as it is and once
+mirrored across the light's own axis (top-bottom for a light from the right or left, left-right
+for one from the top or bottom), which keeps the light on the same side; the mirrored prediction
+is mirrored back, its vectors too (the component across the light's axis negated). "mirror mean"
+is what `generate_normal_map` does: both readings of each tile, averaged. Prints the mean angular
+error per kind for the three.
 """
 
 from __future__ import annotations
@@ -28,28 +28,37 @@ def main():
 
     import numpy as np
 
+    import normalgen.orientation
     from normalgen import pretrained
     from normalgen.inference import generate_normal_map
     from normalgen.model_loading import load_model
-    from normalgen.vectors import normalize
     from normalgen_training.evaluate import evaluate
 
     model = load_model(args.model or pretrained.CANONICAL_MODEL_PATH, light_from="right")
 
+    shipped_mean = normalgen.orientation.mirror_mean
+
+    def one_pass(photo, side):
+        normalgen.orientation.mirror_mean = lambda predict: predict
+        try:
+            return generate_normal_map(photo, model=model, light_from=side)
+        finally:
+            normalgen.orientation.mirror_mean = shipped_mean
+
     def mirrored(photo, side):
         # Light from the right or left: flip rows (Y negated); from the top or bottom: columns (X).
         axis, component = (0, 1) if side in ("right", "left") else (1, 0)
-        n = generate_normal_map(np.flip(photo, axis), model=model, light_from=side)
+        n = one_pass(np.flip(photo, axis), side)
         n = np.flip(n, axis).copy()
         n[..., component] *= -1.0
         return n
 
     def predict(photo, side, name):
         if name == "photo":
-            return generate_normal_map(photo, model=model, light_from=side)
+            return one_pass(photo, side)
         if name == "mirrored":
             return mirrored(photo, side)
-        return normalize(generate_normal_map(photo, model=model, light_from=side) + mirrored(photo, side))
+        return generate_normal_map(photo, model=model, light_from=side)
 
     names = ("photo", "mirrored", "mirror mean")
     for d in args.dirs:
