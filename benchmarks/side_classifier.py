@@ -1,6 +1,7 @@
 """Can a small CNN learn which side a photo's light comes from? (The fifth session's experiment.)
 
     python benchmarks/side_classifier.py TRAIN_DIR... --val DIR --dev DIR [--minutes 12] [--patch 128]
+                                         [--min-slope DEG]
 
 A scorer network (4 levels of two 3x3 convs, global mean, one logit) rates each of a photo's four
 quarter turns; a softmax over the four is trained to pick the turn that brings the light to the
@@ -10,7 +11,9 @@ set-ups are left out (they have no side). After each epoch of 200 steps x 16 pho
 training accuracy over the four turns (0.25 chance, 0.5 the axis alone) and, on whole photos of
 --val and --dev (index.tsv with a light azimuth), how often the side is right given the true axis
 (`side`) and how often the whole turn is (`4way`). Measured in the model card's fifth session:
-the side stayed at chance.
+the side stayed at chance. --min-slope keeps only training and validation photos whose index.tsv
+says their RMS slope is at least DEG degrees (deep relief, which casts shadows: the sixth
+session's test of whether a side can be learned there); photos without that column are all kept.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import argparse
 import csv
 import os
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -34,16 +38,19 @@ from normalgen_training.pairing import find_pairs  # noqa: E402
 DIRECTIONAL = {"sun", "grazing", "two"}  # set-ups with a key light; overcast and flash have no side
 
 
-def load(folders) -> list[tuple[str, float]]:
+def load(folders, min_slope: float | None = None) -> list[tuple[str, float]]:
     """(photo path, light azimuth) of the pairs in `folders` that are lit by a key light: those whose
-    index.tsv says so, and every pair of an index without a lighting column (blender-dev)."""
+    index.tsv says so, and every pair of an index without a lighting column (blender-dev); with
+    min_slope, only those at least that steep (RMS, degrees) where the index has a slope_deg."""
     pairs, _ = find_pairs(folders)
     lighting = _index_column(pairs, "lighting", None)
     azimuths = _index_column(pairs, "light_azimuth", 3)
+    slopes = _index_column(pairs, "slope_deg", None)
     items = []
     for pair in pairs:
         key = (pair.color.parent, pair.color.stem.rsplit("_", 1)[0])
-        if key in azimuths and lighting.get(key, "sun") in DIRECTIONAL:
+        steep = min_slope is None or key not in slopes or float(slopes[key]) >= min_slope
+        if key in azimuths and lighting.get(key, "sun") in DIRECTIONAL and steep:
             items.append((str(pair.color), float(azimuths[key])))
     return items
 
@@ -98,10 +105,10 @@ def batches(imgs, patch: int, batch_size: int, rng):
         yield x, y
 
 
-def side_acc(s: keras.Model, photos, axis_given: bool = True) -> float:
+def side_acc(s: keras.Model, photos, axis_given: bool = True, per_photo: bool = False):
     """Share of whole photos (network input, light azimuth) whose turn is picked right: of the two
-    on the true axis, or of all four."""
-    right = 0
+    on the true axis, or of all four (per_photo: the list of right/wrong instead)."""
+    right, each = 0, []
     for x, azimuth in photos:
         logits = np.array([float(s.predict_on_batch(np.ascontiguousarray(np.rot90(x, k))[None])[0, 0])
                            for k in range(4)])
@@ -111,7 +118,8 @@ def side_acc(s: keras.Model, photos, axis_given: bool = True) -> float:
         else:
             pick = int(np.argmax(logits))
         right += pick == true
-    return right / max(len(photos), 1)
+        each.append(bool(pick == true))
+    return each if per_photo else right / max(len(photos), 1)
 
 
 def main():
@@ -121,15 +129,20 @@ def main():
     ap.add_argument("--dev", required=True)
     ap.add_argument("--minutes", type=float, default=12)
     ap.add_argument("--patch", type=int, default=128)
+    ap.add_argument("--min-slope", type=float, default=None, help="train and validate on steeper photos only")
     ap.add_argument("--save", default=None, help="where to keep the scorer after each epoch")
     args = ap.parse_args()
     keras.config.set_dtype_policy("mixed_bfloat16")
     rng = np.random.default_rng(0)
     t = time.time()
-    imgs = [prep(p) for p, _ in load(args.train)]
+    imgs = [prep(p) for p, _ in load(args.train, args.min_slope)]
     # Whole validation photos are read once, not every epoch.
-    val = [(prep(p).astype(np.float32), az) for p, az in load(args.val)]
-    dev = [(prep(p).astype(np.float32), az) for p, az in load([args.dev])]
+    val = [(prep(p).astype(np.float32), az) for p, az in load(args.val, args.min_slope)]
+    dev_items = load([args.dev])
+    dev = [(prep(p).astype(np.float32), az) for p, az in dev_items]
+    dev_pairs, _ = find_pairs([args.dev])
+    kinds = _index_column(dev_pairs, "kind", 1)
+    dev_kinds = [kinds.get((Path(p).parent, Path(p).stem.rsplit("_", 1)[0]), "?") for p, _ in dev_items]
     print(f"loaded {len(imgs)} training, {len(val)} val and {len(dev)} dev photos in {time.time() - t:.0f} s",
           flush=True)
     s = scorer()
@@ -147,6 +160,11 @@ def main():
               f"dev side {side_acc(s, dev):.3f}, dev 4way {side_acc(s, dev, axis_given=False):.3f}", flush=True)
         if args.save:
             s.save(args.save)
+    by_kind: dict[str, list[bool]] = {}
+    for kind, ok in zip(dev_kinds, side_acc(s, dev, per_photo=True)):
+        by_kind.setdefault(kind, []).append(ok)
+    print("dev side by kind, last epoch: " + ", ".join(
+        f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by_kind.items())), flush=True)
 
 
 if __name__ == "__main__":
