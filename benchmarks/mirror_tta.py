@@ -14,27 +14,16 @@ error per kind for the three.
 
 from __future__ import annotations
 
-import argparse
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from lit_variants import parse_and_load, print_table
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("dirs", nargs="+")
-    ap.add_argument("--model", default=None, help="default: the shipped one-side-light model")
-    args = ap.parse_args()
+    dirs, model = parse_and_load(__doc__.split("\n\n")[0])
 
     import numpy as np
 
     import normalgen.orientation
-    from normalgen import pretrained
     from normalgen.inference import generate_normal_map
-    from normalgen.model_loading import load_model
-    from normalgen_training.evaluate import evaluate
-
-    model = load_model(args.model or pretrained.CANONICAL_MODEL_PATH, light_from="right")
 
     shipped_mean = normalgen.orientation.mirror_mean
 
@@ -53,20 +42,11 @@ def main():
         n[..., component] *= -1.0
         return n
 
-    def predict(photo, side, name):
-        if name == "photo":
-            return one_pass(photo, side)
-        if name == "mirrored":
-            return mirrored(photo, side)
-        return generate_normal_map(photo, model=model, light_from=side)
-
-    names = ("photo", "mirrored", "mirror mean")
-    for d in args.dirs:
-        results = {n: evaluate(lambda p, s, n=n: predict(p, s, n), [d], "index") for n in names}
-        print(f"\n{d}\n{'kind':<16}" + "".join(f"{n:>13}" for n in names))
-        for group in results[names[0]]["groups"]:
-            print(f"{group:<16}" + "".join(f"{results[n]['groups'][group]['mean']:>13.2f}" for n in names))
-        print(f"{'overall':<16}" + "".join(f"{results[n]['overall']['mean']:>13.2f}" for n in names))
+    print_table(dirs, {
+        "photo": one_pass,
+        "mirrored": mirrored,
+        "mirror mean": lambda photo, side: generate_normal_map(photo, model=model, light_from=side),
+    }, width=13)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,8 @@ session's test of whether a side can be learned there); photos without that colu
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -38,20 +36,21 @@ from normalgen_training.pairing import find_pairs  # noqa: E402
 DIRECTIONAL = {"sun", "grazing", "two"}  # set-ups with a key light; overcast and flash have no side
 
 
-def load(folders, min_slope: float | None = None) -> list[tuple[str, float]]:
-    """(photo path, light azimuth) of the pairs in `folders` that are lit by a key light: those whose
-    index.tsv says so, and every pair of an index without a lighting column (blender-dev); with
-    min_slope, only those at least that steep (RMS, degrees) where the index has a slope_deg."""
+def load(folders, min_slope: float | None = None) -> list[tuple[str, float, str]]:
+    """(photo path, light azimuth, kind) of the pairs in `folders` that are lit by a key light: those
+    whose index.tsv says so, and every pair of an index without a lighting column (blender-dev);
+    with min_slope, only those at least that steep (RMS, degrees) where the index has a slope_deg."""
     pairs, _ = find_pairs(folders)
     lighting = _index_column(pairs, "lighting", None)
     azimuths = _index_column(pairs, "light_azimuth", 3)
     slopes = _index_column(pairs, "slope_deg", None)
+    kinds = _index_column(pairs, "kind", 1)
     items = []
     for pair in pairs:
         key = (pair.color.parent, pair.color.stem.rsplit("_", 1)[0])
         steep = min_slope is None or key not in slopes or float(slopes[key]) >= min_slope
         if key in azimuths and lighting.get(key, "sun") in DIRECTIONAL and steep:
-            items.append((str(pair.color), float(azimuths[key])))
+            items.append((str(pair.color), float(azimuths[key]), kinds.get(key, "?")))
     return items
 
 
@@ -105,10 +104,10 @@ def batches(imgs, patch: int, batch_size: int, rng):
         yield x, y
 
 
-def side_acc(s: keras.Model, photos, axis_given: bool = True, per_photo: bool = False):
-    """Share of whole photos (network input, light azimuth) whose turn is picked right: of the two
-    on the true axis, or of all four (per_photo: the list of right/wrong instead)."""
-    right, each = 0, []
+def side_right(s: keras.Model, photos, axis_given: bool = True) -> list[bool]:
+    """For each whole photo (network input, light azimuth), whether its turn is picked right: of
+    the two on the true axis, or of all four."""
+    each = []
     for x, azimuth in photos:
         logits = np.array([float(s.predict_on_batch(np.ascontiguousarray(np.rot90(x, k))[None])[0, 0])
                            for k in range(4)])
@@ -117,9 +116,12 @@ def side_acc(s: keras.Model, photos, axis_given: bool = True, per_photo: bool = 
             pick = true if logits[true] >= logits[(true + 2) % 4] else (true + 2) % 4
         else:
             pick = int(np.argmax(logits))
-        right += pick == true
         each.append(bool(pick == true))
-    return each if per_photo else right / max(len(photos), 1)
+    return each
+
+
+def share(right: list[bool]) -> float:
+    return sum(right) / max(len(right), 1)
 
 
 def main():
@@ -135,14 +137,11 @@ def main():
     keras.config.set_dtype_policy("mixed_bfloat16")
     rng = np.random.default_rng(0)
     t = time.time()
-    imgs = [prep(p) for p, _ in load(args.train, args.min_slope)]
+    imgs = [prep(p) for p, _, _ in load(args.train, args.min_slope)]
     # Whole validation photos are read once, not every epoch.
-    val = [(prep(p).astype(np.float32), az) for p, az in load(args.val, args.min_slope)]
+    val = [(prep(p).astype(np.float32), az) for p, az, _ in load(args.val, args.min_slope)]
     dev_items = load([args.dev])
-    dev = [(prep(p).astype(np.float32), az) for p, az in dev_items]
-    dev_pairs, _ = find_pairs([args.dev])
-    kinds = _index_column(dev_pairs, "kind", 1)
-    dev_kinds = [kinds.get((Path(p).parent, Path(p).stem.rsplit("_", 1)[0]), "?") for p, _ in dev_items]
+    dev = [(prep(p).astype(np.float32), az) for p, az, _ in dev_items]
     print(f"loaded {len(imgs)} training, {len(val)} val and {len(dev)} dev photos in {time.time() - t:.0f} s",
           flush=True)
     s = scorer()
@@ -155,17 +154,18 @@ def main():
     while time.time() - t0 < args.minutes * 60:
         h = m.fit(gen, steps_per_epoch=200, epochs=ep + 1, initial_epoch=ep, verbose=0)
         ep += 1
+        dev_right = side_right(s, dev)
         print(f"epoch {ep} {time.time() - t0:.0f} s: loss {h.history['loss'][-1]:.3f} "
-              f"accuracy {h.history['accuracy'][-1]:.3f}, val side {side_acc(s, val):.3f}, "
-              f"dev side {side_acc(s, dev):.3f}, dev 4way {side_acc(s, dev, axis_given=False):.3f}", flush=True)
+              f"accuracy {h.history['accuracy'][-1]:.3f}, val side {share(side_right(s, val)):.3f}, "
+              f"dev side {share(dev_right):.3f}, dev 4way {share(side_right(s, dev, axis_given=False)):.3f}",
+              flush=True)
         if args.save:
             s.save(args.save)
     by_kind: dict[str, list[bool]] = {}
-    for kind, ok in zip(dev_kinds, side_acc(s, dev, per_photo=True)):
+    for (_, _, kind), ok in zip(dev_items, dev_right):
         by_kind.setdefault(kind, []).append(ok)
     print("dev side by kind, last epoch: " + ", ".join(
         f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by_kind.items())), flush=True)
-
 
 if __name__ == "__main__":
     main()

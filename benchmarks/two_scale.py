@@ -12,28 +12,17 @@ the half-size prediction alone, scaled back up. Photos should be at least 64 px 
 
 from __future__ import annotations
 
-import argparse
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from lit_variants import parse_and_load, print_table
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("dirs", nargs="+")
-    ap.add_argument("--model", default=None, help="default: the shipped one-side-light model")
-    args = ap.parse_args()
+    dirs, model = parse_and_load(__doc__.split("\n\n")[0])
 
     import cv2
     import numpy as np
 
-    from normalgen import pretrained
     from normalgen.inference import generate_normal_map
-    from normalgen.model_loading import load_model
     from normalgen.vectors import normalize
-    from normalgen_training.evaluate import evaluate
-
-    model = load_model(args.model or pretrained.CANONICAL_MODEL_PATH, light_from="right")
 
     def slopes(n):
         return n[..., :2] / np.maximum(n[..., 2:3], 1e-3)
@@ -56,13 +45,8 @@ def main():
         s_full = slopes(generate_normal_map(photo, model=model, light_from=side))
         return unit(s_half + s_full - resize(resize(s_full, half_shape), photo.shape))
 
-    names = ("full", "two-scale", "half only")
-    for d in args.dirs:
-        results = {n: evaluate(lambda p, s, n=n: two_scale(p, s, n), [d], "index") for n in names}
-        print(f"\n{d}\n{'kind':<16}" + "".join(f"{n:>12}" for n in names))
-        for group in results[names[0]]["groups"]:
-            print(f"{group:<16}" + "".join(f"{results[n]['groups'][group]['mean']:>12.2f}" for n in names))
-        print(f"{'overall':<16}" + "".join(f"{results[n]['overall']['mean']:>12.2f}" for n in names))
+    print_table(dirs, {n: (lambda p, side, n=n: two_scale(p, side, n))
+                       for n in ("full", "two-scale", "half only")})
 
 
 if __name__ == "__main__":

@@ -163,13 +163,12 @@ def _predict(image, model, seamless, tile_size, light_from, progress) -> tuple[n
                                     in_place=photo.dtype == np.float32 and not np.shares_memory(photo, image))
     del photo
     turn = 0
-    predict = net.predict_on_batch
     if canonical and light_from != "auto":
         turn = turn_for_light(light_from)
     elif canonical:
         turn = choose_turn(net.predict_on_batch, network_input, stride)
-    if canonical:
-        predict = mirror_mean(predict)  # turned, the light is on the right: its mirror keeps it there
+    # Turned, a canonical model's light is on the right, and a top-bottom mirror keeps it there.
+    predict = mirror_mean(net.predict_on_batch) if canonical else net.predict_on_batch
     predicted = predict_tiled(
         predict,
         np.rot90(network_input, turn),
