@@ -50,17 +50,17 @@ def main():
     from normalgen.vectors import angular_error_deg
     from normalgen_training.evaluate import _index_column
     from normalgen_training.pairing import find_pairs
-    from normalgen_training.shading import ambient_occlusion, cast_shadow, direction
+    from normalgen_training.shading import cast_shadow, direction, sky_irradiance
 
     def fit(lum, n, azimuth, gains):
         best, h0 = -np.inf, integrate_normals(n)
         for g in gains:
             h = h0 * g
-            ao = ambient_occlusion(h) if args.terms != "shadows" else 1.0
+            sky = sky_irradiance(n, h if args.terms != "shadows" else None)
             for elevation in (30.0, 50.0, 70.0):
                 light = direction(elevation, azimuth).astype(np.float32)
-                vis = cast_shadow(h, light, 0.1) if args.terms != "occlusion" else 1.0
-                a = np.stack([(np.clip(n @ light, 0, 1) * vis).ravel(), (0.5 * (1 + n[..., 2]) * ao).ravel(),
+                vis = cast_shadow(h, light, 0.005) if args.terms != "occlusion" else 1.0
+                a = np.stack([(np.clip(n @ light, 0, 1) * vis).ravel(), sky.ravel(),
                               np.ones(lum.size), -np.ones(lum.size)], axis=1)
                 coef, _ = nnls(a, lum.ravel())
                 best = max(best, 1.0 - float((lum.ravel() - a @ coef).var()) / float(lum.var()))

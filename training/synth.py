@@ -2,7 +2,8 @@
 
 `make_pair(seed, size)` is deterministic per seed and tileable. It draws a layered height field,
 scales it to a random slope, computes the ground-truth normals from that same height at that same
-scale, shades it (diffuse + GGX, sun/sky/overcast/flash/two lights, AO, cast shadows) and runs a
+scale, shades it (diffuse + GGX, sun/sky/overcast/flash/two lights, sky occlusion, cast shadows and
+interreflection, each checked against Cycles by benchmarks/shading_vs_cycles.py) and runs a
 camera (exposure, white balance, tone curve, noise, blur, JPEG). It renders at 2x and averages down,
 as a real camera's pixels integrate the surface; the normals are averaged the same way.
 `write_dataset` writes pairs in the layout users have: NNN_color.png (8-bit sRGB) and
@@ -49,7 +50,7 @@ def make_pair(seed: int, size: int = 256, albedo_mode: str = "mixed",
         alb = albedo.random_albedo(rng, layer.height, layer.groove, layer.part)
     lighting = shading.random_lighting(rng, light_mode)
     radiance = shading.shade(alb, normals, height_px, lighting, roughness=rng.uniform(0.25, 1.0),
-                             specular=rng.uniform(0.02, 0.08))
+                             specular=rng.uniform(0.02, 0.08), coarse=SUPERSAMPLE)
     radiance = _downsample(radiance, size)
     n_small = normalize(_downsample(normals, size))
     photo = camera.develop(radiance, rng)
