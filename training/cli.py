@@ -64,6 +64,8 @@ def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode):
 @click.option("--patch", type=click.IntRange(min=32), default=128, show_default=True, help="Patch side in pixels.")
 @click.option("--lr", "learning_rate", type=float, default=None,
               help="Peak learning rate [default: 1e-3 from scratch, 2e-4 when fine-tuning].")
+@click.option("--loss", type=click.Choice(["cosine", "angle"]), default="cosine", show_default=True,
+              help="'cosine': 1 - cos of the angle; 'angle': the angle itself (as |n - n'|), the error eval reports.")
 @click.option("--precision", type=click.Choice(["auto", "float32", "mixed_bfloat16", "mixed_float16"]),
               default="auto", show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
@@ -77,7 +79,7 @@ def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode):
               help="From scratch only: 'any' learns photos lit from any side; 'canonical' learns photos lit from "
                    "the right (pairs from `synth --light canonical`) and inference first turns each photo so.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate, precision, workers, seed,
+def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate, loss, precision, workers, seed,
           base_filters, head, light, resume):
     """Train on the (photo, normal map) pairs found in DATA folders.
 
@@ -93,7 +95,7 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
         epochs = 0 if resume else 20
     settings = TrainSettings(data=list(data), out=out, init=init, val=list(val) or None, epochs=epochs,
                              steps=steps, batch_size=batch_size, patch=patch, learning_rate=learning_rate,
-                             seed=seed, workers=workers, precision=precision, base_filters=base_filters,
+                             loss=loss, seed=seed, workers=workers, precision=precision, base_filters=base_filters,
                              head=head, light=light)
     try:
         run = run_training(settings, resume=resume, log=lambda m: click.echo(m, err=True),

@@ -32,6 +32,21 @@ def cosine_loss(y_true, y_pred):
 
 
 @keras.saving.register_keras_serializable(package="normalgen")
+def chord_loss(y_true, y_pred):
+    """|n_true - n_pred| = 2 sin(angle / 2): the angle itself to within 1% below 30 degrees.
+
+    The cosine loss is about angle^2 / 2, so under an ambiguous photo it pays for the mean of the
+    readings it cannot tell apart; the chord, like the angle the model card reports, is an L1 loss
+    (bounded gradient, pulled toward the median). The tiny epsilon keeps the gradient finite at 0.
+    """
+    d = ops.cast(y_true, "float32") - ops.cast(y_pred, "float32")
+    return ops.sqrt(ops.sum(d * d, axis=-1) + 1e-8)
+
+
+LOSSES = {"cosine": cosine_loss, "angle": chord_loss}
+
+
+@keras.saving.register_keras_serializable(package="normalgen")
 def mean_angle_deg(y_true, y_pred):
     """Mean angular error in degrees (the number artists and the model card quote)."""
     dot = ops.sum(ops.cast(y_true, "float32") * ops.cast(y_pred, "float32"), axis=-1)
@@ -49,6 +64,7 @@ class TrainSettings:
     batch_size: int = 16
     patch: int = 128
     learning_rate: float = 1e-3
+    loss: str = "cosine"  # a key of LOSSES
     seed: int = 0
     workers: int = 2
     precision: str = "auto"  # "auto", "float32", "mixed_bfloat16", "mixed_float16"
@@ -189,7 +205,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
                 model.set_weights(init.get_weights())
             total = settings.epochs * settings.steps
             lr = keras.optimizers.schedules.CosineDecay(settings.learning_rate, total, alpha=0.05)
-            model.compile(optimizer=keras.optimizers.Adam(lr), loss=cosine_loss, metrics=[mean_angle_deg],
+            model.compile(optimizer=keras.optimizers.Adam(lr), loss=LOSSES[settings.loss], metrics=[mean_angle_deg],
                           jit_compile=env["jit"])
     input_norm = config_of(model).input_norm  # what this network was (or is being) trained on
     light = config_of(model).light

@@ -9,11 +9,13 @@ import sys
 import time
 
 import keras
+import numpy as np
 import pytest
 
 import normalgen.model  # noqa: F401  registers the custom head for loading
 import normalgen_training.train  # noqa: F401  registers the loss and metric for loading
 from normalgen_training import synth
+from normalgen_training.train import chord_loss
 
 TRAIN = [sys.executable, "-c", "from normalgen_training.cli import train; train()"]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
@@ -81,12 +83,30 @@ def test_empty_data_is_an_error(tmp_path):
     assert "no usable training pairs" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_chord_loss_is_the_angle_with_a_finite_gradient_at_zero():
+    angles = np.radians(np.array([0.0, 1.0, 5.0, 11.25, 22.5, 30.0]))
+    truth = np.stack([np.zeros_like(angles), np.zeros_like(angles), np.ones_like(angles)], -1)
+    pred = np.stack([np.sin(angles), np.zeros_like(angles), np.cos(angles)], -1)
+    loss = keras.ops.convert_to_numpy(chord_loss(truth, pred))
+    np.testing.assert_allclose(loss[1:], angles[1:], rtol=0.012)
+    assert loss[0] < 1e-3
+    import tensorflow as tf
+
+    p = tf.constant(truth[:1], tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(p)
+        value = chord_loss(tf.constant(truth[:1], tf.float32), p)
+    assert np.isfinite(tape.gradient(value, p).numpy()).all()
+
+
 def test_fine_tunes_from_a_model_file(pairs, tmp_path, tiny_model_path):
     run = tmp_path / "ft"
-    args = _args(pairs, run, 1)
+    args = _args(pairs, run, 1) + ["--loss", "angle"]
     args[args.index("scratch")] = str(tiny_model_path)
     out = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads((run / "state.json").read_text())["settings"]["loss"] == "angle"
+    assert keras.saving.load_model(run / "last.keras").loss is chord_loss  # a resumed run keeps its loss
     start = keras.saving.load_model(tiny_model_path)
     tuned = keras.saving.load_model(run / "best.keras")
     assert [w.shape for w in start.get_weights()] == [w.shape for w in tuned.get_weights()]
