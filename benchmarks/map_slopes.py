@@ -11,8 +11,8 @@ two are read together. Used in the model card's seventh and eighth sessions.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
+from collections import defaultdict
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -29,38 +29,35 @@ def main():
     from normalgen.imageio import read_normal_map, read_photo
     from normalgen.inference import generate_normal_map
     from normalgen.model_loading import load_model
-    from normalgen.orientation import light_side
     from normalgen.vectors import angular_error_deg
+    from normalgen_training.evaluate import _index_kinds, _index_lights
+    from normalgen_training.pairing import find_pairs
 
-    def slope(n):
-        return float(np.degrees(np.arccos(np.clip(n[..., 2], -1.0, 1.0))).mean())
+    def slope(n):  # degrees from +Z, per pixel
+        return np.degrees(np.arccos(np.clip(n[..., 2], -1.0, 1.0)))
 
-    d = Path(args.dir)
-    with open(d / "index.tsv") as f:
-        rows = [r for r in csv.reader(f, delimiter="\t") if r and not r[0].startswith("#")]
+    # The same pairs, kinds and sides as `normalgen eval DIR --light-from index`, and like it each
+    # pixel counts once, so the errors printed here are eval's.
+    pairs, _ = find_pairs([args.dir])
+    kinds, sides = _index_kinds(pairs), _index_lights(pairs)
     models = {Path(m).parent.name if Path(m).name == "best.keras" else Path(m).stem:
               load_model(m, light_from="right") for m in args.models}
-    slopes = {name: [] for name in ["truth", *models]}
-    errors = {name: [] for name in models}
-    for ident, kind, *rest in rows:
-        photo = read_photo(d / f"{ident}_color.png")
-        truth = read_normal_map(d / f"{ident}_normal.png", convention="opengl")
-        slopes["truth"].append(slope(truth))
-        side = light_side(float(rest[1]))  # index.tsv: id, kind, elevation, azimuth
-        for name, model in models.items():
-            pred = generate_normal_map(photo, model=model, light_from=side)
-            slopes[name].append(slope(pred))
-            errors[name].append(float(angular_error_deg(pred, truth).mean()))
-    kinds = sorted({r[1] for r in rows})
-    width = max(14, *(len(k) + 2 for k in kinds))
-    print(f"{'mean slope (error)':<28}" + "".join(f"{k:>{width}}" for k in [*kinds, "all"]))
-    for name, values in slopes.items():
-        cells = []
-        for k in [*kinds, "all"]:
-            pick = [i for i, r in enumerate(rows) if k in ("all", r[1])]
-            s = np.mean([values[i] for i in pick])
-            e = f" ({np.mean([errors[name][i] for i in pick]):.2f})" if name in errors else ""
-            cells.append(f"{s:.2f}{e}")
+    sums = defaultdict(lambda: np.zeros(3))  # (name, group) -> [slope sum, error sum, pixels]
+    for pair in pairs:
+        key = (pair.color.parent, pair.color.stem.rsplit("_", 1)[0])
+        photo = read_photo(pair.color)
+        truth = read_normal_map(pair.normal, convention=pair.convention)
+        maps = {"truth": truth}
+        maps.update({name: generate_normal_map(photo, model=m, light_from=sides[key]) for name, m in models.items()})
+        for name, n in maps.items():
+            for group in (kinds.get(key, pair.group), "all"):
+                sums[name, group] += (slope(n).sum(), angular_error_deg(n, truth).sum(), truth[..., 0].size)
+    groups = sorted({g for _, g in sums} - {"all"}) + ["all"]
+    width = max(14, *(len(g) + 2 for g in groups))
+    print(f"{'mean slope (error)':<28}" + "".join(f"{g:>{width}}" for g in groups))
+    for name in maps:
+        cells = [f"{sums[name, g][0] / sums[name, g][2]:.2f}"
+                 + (f" ({sums[name, g][1] / sums[name, g][2]:.2f})" if name != "truth" else "") for g in groups]
         print(f"{name:<28}" + "".join(f"{c:>{width}}" for c in cells))
 
 
