@@ -60,15 +60,17 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct
 _ROWS_PER_BAND = 512  # rows encoded at a time: bounds the float temporaries of a write
 
 
-def read_photo(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, as_float: bool = True) -> np.ndarray:
-    """Read a photo as (H, W, 3) float32 sRGB in [0, 1], upright as its EXIF orientation says.
+def read_photo(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, as_float: bool = True,
+               upright: bool = True) -> np.ndarray:
+    """Read a photo as (H, W, 3) float32 sRGB in [0, 1], upright as its EXIF orientation says
+    (`upright=False`: the pixel grid as stored, as a normal map is read).
 
     Alpha is ignored, grayscale is repeated to three channels, 16-bit stays 16-bit until the
     float conversion. `as_float=False` returns the decoded uint8 / uint16 sRGB values instead
     (a quarter of the memory; `generate_normal_map` takes them as they are). Raises ImageError
     (one sentence naming the file) for a missing, empty, truncated, corrupt or oversized file.
     """
-    rgb = _read_rgb(path, max_pixels=max_pixels, honour_orientation=True)
+    rgb = _read_rgb(path, max_pixels=max_pixels, honour_orientation=upright)
     return _to_unit_float(rgb) if as_float else rgb
 
 
@@ -81,7 +83,32 @@ def read_normal_map(path, *, convention: str = "opengl", max_pixels: int | None 
     ``vectors.convert_convention(normals, "directx", "opengl")``.
     """
     check_convention(convention)
+    if Path(path).suffix.lower() == ".exr":
+        return decode_rgb(_read_exr(Path(path), max_pixels))
     return decode_rgb(_to_unit_float(_read_rgb(path, max_pixels=max_pixels, honour_orientation=False)))
+
+
+def _read_exr(path: Path, max_pixels: int | None) -> np.ndarray:
+    """An EXR normal map (RGB = (n + 1) / 2, float) through OpenCV, where the build has OpenEXR."""
+    if not exr_available():
+        raise ImageError(f"{path} is an EXR file, which this OpenCV build cannot read; "
+                         "save the normal map as a 16-bit PNG or TIFF.")
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as e:
+        raise ImageError(f"cannot read {path}: {_reason(e)}.") from None
+    with _opencv_quiet():
+        arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise ImageError(f"{path} is truncated or corrupt (OpenCV could not decode it).")
+    _check_pixel_limit(path, (arr.shape[1], arr.shape[0]), max_pixels)
+    return _opencv_to_rgb(arr.astype(np.float32))
+
+
+def exif_rotation(path) -> int:
+    """The EXIF orientation (1..8; 1 = stored upright) in the file's header. Raises ImageError."""
+    with _open_header(Path(path)) as img:
+        return _orientation(img)
 
 
 def image_size(path) -> tuple[int, int]:

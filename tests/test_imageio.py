@@ -411,3 +411,18 @@ def test_native_integer_read_matches_float_read(tmp_path):
     native16 = read_photo(tmp_path / "p16.png", as_float=False)
     assert native16.dtype == np.uint16 and np.array_equal(native16, b)
     np.testing.assert_allclose(read_photo(tmp_path / "p16.png"), b / 65535.0, atol=1e-6)
+
+
+def test_an_exr_normal_map_is_read_where_opencv_has_openexr_and_named_where_not(tmp_path):
+    from normalgen.imageio import exr_available
+
+    normals = normalize(np.dstack([np.linspace(-0.5, 0.5, 32)[None, :].repeat(8, 0), np.full((8, 32), 0.2),
+                                   np.ones((8, 32))]).astype(np.float32))
+    path = tmp_path / "rock_nor_gl_1k.exr"
+    if exr_available():
+        write_normal_map(path, normals, convention="opengl")
+        assert np.abs(read_normal_map(path) - normals).max() < 1e-5
+    else:
+        path.write_bytes(b"\x76\x2f\x31\x01" + bytes(60))  # the EXR magic number, then nothing usable
+        with pytest.raises(ImageError, match="EXR file, which this OpenCV build cannot read"):
+            read_normal_map(path)

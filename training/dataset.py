@@ -14,7 +14,7 @@ import cv2
 import keras
 import numpy as np
 
-from normalgen.imageio import read_normal_map, read_photo
+from normalgen.imageio import exif_rotation, read_normal_map, read_photo
 from normalgen.preprocess import normalize_photo
 from normalgen.vectors import angular_error_deg, convert_convention, normalize
 
@@ -54,9 +54,11 @@ class PairCache:
 def load_pair(pair: Pair, max_side: int | None = None):
     """-> (photo float32 sRGB [0,1], normals float32 OpenGL unit vectors), same size.
 
+    The photo is read as stored, like its normal map: an EXIF rotation turns only the photo's
+    pixels, and a texture tool may or may not have applied it when it made the normal map.
     Raises ValueError when the two images differ in size.
     """
-    photo = read_photo(pair.color)
+    photo = read_photo(pair.color, upright=False)
     normals = convert_convention(read_normal_map(pair.normal, convention=pair.convention), pair.convention, "opengl")
     if photo.shape[:2] != normals.shape[:2]:
         raise ValueError(f"{pair.color.name} is {photo.shape[1]}x{photo.shape[0]} but its normal map is "
@@ -70,18 +72,30 @@ def load_pair(pair: Pair, max_side: int | None = None):
     return photo.astype(np.float32), normals.astype(np.float32)
 
 
+def skip_reason(pair: Pair, exc: Exception) -> str:
+    """One warning line for a pair that cannot be used: the error, naming the file once."""
+    message = str(exc).rstrip(". ")
+    if pair.color.name not in message and pair.normal.name not in message:
+        message = f"{pair.color}: {message}"
+    return f"{message}; pair skipped"
+
+
 def check_pairs(pairs: list[Pair], min_side: int) -> tuple[list[Pair], list[str]]:
-    """Drop pairs that cannot be decoded, differ in size, or are smaller than a patch."""
+    """Drop pairs that cannot be decoded, differ in size, or are smaller than `min_side`; warn
+    about photos whose EXIF rotation is ignored (see load_pair)."""
     good, warnings = [], []
     for p in pairs:
         try:
             photo, _ = load_pair(p)
         except Exception as exc:  # a user's corrupt file must not stop training
-            warnings.append(f"{p.color}: {exc}, skipped")
+            warnings.append(skip_reason(p, exc))
             continue
         if min(photo.shape[:2]) < min_side:
-            warnings.append(f"{p.color}: smaller than {min_side} pixels, skipped")
+            warnings.append(f"{p.color}: smaller than {min_side} pixels; pair skipped")
             continue
+        if exif_rotation(p.color) != 1:
+            warnings.append(f"{p.color}: its EXIF rotation is ignored, so that it lines up with its normal map "
+                            "as stored")
         good.append(p)
     return good, warnings
 
@@ -126,20 +140,27 @@ class PatchDataset(keras.utils.PyDataset):
         return np.stack(xs), np.stack(ys).astype(np.float32)
 
     def _validation_batch(self, index):
-        """Centre crops (patch² or the whole image if smaller, cut to a multiple of 16), no augmentation."""
+        """Centre crops, no augmentation: patch² or, when a photo of the batch is smaller, the
+        batch's smallest side, cut to a multiple of 16."""
+        batch = [self.cache.get(pair) for pair in self.pairs[index * self.batch_size:(index + 1) * self.batch_size]]
+        side = min([self.patch] + [min(photo.shape[:2]) for photo, _ in batch]) // 16 * 16  # one side per batch
         xs, ys = [], []
-        for pair in self.pairs[index * self.batch_size:(index + 1) * self.batch_size]:
-            photo, normals = self.cache.get(pair)
-            side = min(self.patch, *photo.shape[:2]) // 16 * 16
+        for photo, normals in batch:
             y0, x0 = (photo.shape[0] - side) // 2, (photo.shape[1] - side) // 2
             xs.append(normalize_photo(photo[y0:y0 + side, x0:x0 + side], method=self.input_norm))
             ys.append(normals[y0:y0 + side, x0:x0 + side])
         return np.stack(xs), np.stack(ys).astype(np.float32)
 
 
-def evaluate_pairs(predict, pairs: list[Pair]):
+def evaluate_pairs(predict, pairs: list[Pair], skipped: list[str] | None = None):
     """Run `predict(pair, photo) -> normals` on whole images; yield (pair, per-pixel angular error
-    in degrees)."""
+    in degrees). A pair that cannot be read is left out, with a warning line added to `skipped`."""
     for pair in pairs:
-        photo, truth = load_pair(pair)
+        try:
+            photo, truth = load_pair(pair)
+        except Exception as exc:  # one user's corrupt file must not stop the evaluation
+            if skipped is None:
+                raise
+            skipped.append(skip_reason(pair, exc))
+            continue
         yield pair, angular_error_deg(predict(pair, photo), truth)

@@ -86,16 +86,19 @@ def evaluate(predict, data_dirs, light_from: str = "auto") -> dict:
         sides = {p.color: light_from for p in pairs}
     groups: dict[str, list] = defaultdict(list)
     per_image, everything = {}, []
-    for pair, err in evaluate_pairs(lambda pair, photo: predict(photo, sides[pair.color]), pairs):
+    skipped: list[str] = []
+    for pair, err in evaluate_pairs(lambda pair, photo: predict(photo, sides[pair.color]), pairs, skipped):
         group = kinds.get(key(pair), pair.group)
         groups[group].append(err.ravel())
         everything.append(err.ravel())
         per_image[str(pair.color)] = float(err.mean())
+    if not everything:
+        raise ValueError(f"none of the {len(pairs)} pairs could be read ({skipped[0]})")
     return {
         "overall": summarize(np.concatenate(everything)),
         "groups": {g: summarize(np.concatenate(v)) for g, v in sorted(groups.items())},
         "images": per_image,
-        "warnings": warnings,
+        "warnings": warnings + skipped,
     }
 
 

@@ -18,7 +18,9 @@ import numpy as np
 from keras import ops
 
 from normalgen.imageio import atomic_write_bytes
+from normalgen.errors import ModelError
 from normalgen.model import ModelConfig, build_model, config_of
+from normalgen.model_loading import load_model
 
 from . import runtime
 from .dataset import PairCache, PatchDataset, check_pairs
@@ -90,7 +92,16 @@ def _load_init_model(init: str) -> keras.Model:
         path = Path(init)
     if not Path(path).is_file():
         raise TrainError(f"model to start from not found: {path} (use --from scratch to train a new one)")
-    return keras.saving.load_model(path, compile=False)
+    try:
+        return load_model(path)
+    except ModelError as exc:
+        raise TrainError(str(exc)) from None
+
+
+def _schedule(settings: TrainSettings):
+    """Cosine decay from the run's rate to 5% of it over all of the run's steps."""
+    total = settings.epochs * settings.steps
+    return keras.optimizers.schedules.CosineDecay(settings.learning_rate, total, alpha=0.05)
 
 
 def _callbacks(run: Path, settings: TrainSettings, start_epoch: int):
@@ -168,14 +179,17 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
         saved.val = settings.val or saved.val
         saved.workers = settings.workers
         settings = saved
-    run.mkdir(parents=True, exist_ok=True)
+    init = None if resume else _load_init_model(settings.init)  # a bad --from fails before any decoding
 
     pairs, warnings = find_pairs(settings.data)
+    found = len(pairs)
     pairs, bad = check_pairs(pairs, min_side=settings.patch // 2)
     for w in warnings + bad:
         log(f"warning: {w}")
     if not pairs:
-        raise TrainError("no usable training pairs found in " + ", ".join(map(str, settings.data)))
+        hint = f" ({found} pairs found, none usable: see the warnings; photos must be at least half of --patch)" \
+            if found else ""
+        raise TrainError("no usable training pairs found in " + ", ".join(map(str, settings.data)) + hint)
     val_pairs = []
     if settings.val:
         val_pairs, vwarn = find_pairs(settings.val)
@@ -183,6 +197,9 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
         for w in vwarn + vbad:
             log(f"warning: {w}")
     log(f"{len(pairs)} training pairs, {len(val_pairs)} validation pairs")
+    if not val_pairs:
+        log("no validation pairs (--val): best.keras is the epoch with the lowest error on its own training batches")
+    run.mkdir(parents=True, exist_ok=True)  # only now: a run that cannot start leaves no folder
 
     try:
         env = runtime.configure(settings.precision)
@@ -194,8 +211,13 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
     with env["scope"]():
         if resume:
             model = keras.saving.load_model(run / "last.keras", compile=True)
+            schedule = model.optimizer._learning_rate  # Keras has no public getter for the schedule itself
+            if getattr(schedule, "decay_steps", None) != settings.epochs * settings.steps:
+                # A lengthened (or shortened) run: decay over its new length, as if planned so,
+                # rather than spend the added epochs at the old schedule's floor.
+                model.optimizer.learning_rate = _schedule(settings)
+                log(f"learning rate: the cosine decay now spans {settings.epochs} epochs")
         else:
-            init = _load_init_model(settings.init)
             cfg = config_of(init) if init is not None else ModelConfig(
                 settings.base_filters, settings.depth, global_context=settings.global_context,
                 head=settings.head, input_norm=settings.input_norm, light=settings.light,
@@ -203,9 +225,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
             model = build_model(cfg)
             if init is not None:
                 model.set_weights(init.get_weights())
-            total = settings.epochs * settings.steps
-            lr = keras.optimizers.schedules.CosineDecay(settings.learning_rate, total, alpha=0.05)
-            model.compile(optimizer=keras.optimizers.Adam(lr), loss=LOSSES[settings.loss], metrics=[mean_angle_deg],
+            model.compile(optimizer=keras.optimizers.Adam(_schedule(settings)), loss=LOSSES[settings.loss], metrics=[mean_angle_deg],
                           jit_compile=env["jit"])
     input_norm = config_of(model).input_norm  # what this network was (or is being) trained on
     light = config_of(model).light

@@ -80,3 +80,17 @@ def test_eval_command_with_light_from_index(tmp_path):
     r = CliRunner().invoke(cli, ["eval", str(tmp_path / "set"), "--light-from", "index",
                                  "--model", str(tmp_path / "missing.keras")])
     assert r.exit_code != 0 and "model file not found" in r.output
+
+
+def test_a_corrupt_pair_is_skipped_with_one_warning_and_the_rest_is_measured(tmp_path):
+    truths = write_pairs(tmp_path / "set", [("000", "brick", 0.0), ("001", "wave", 95.0)], header=True)
+    (tmp_path / "set" / "001_color.png").write_bytes(b"not a png")
+    result = evaluate(lambda photo, side: truths[10], [tmp_path / "set"])
+    assert result["overall"]["pixels"] == 256 and result["overall"]["mean"] < 0.1
+    assert len(result["warnings"]) == 1
+    warning = result["warnings"][0]
+    assert warning.count("001_color.png") == 1 and warning.endswith("pair skipped")
+
+    (tmp_path / "set" / "000_normal.png").write_bytes(b"")
+    with pytest.raises(ValueError, match="none of the 2 pairs could be read"):
+        evaluate(lambda photo, side: truths[10], [tmp_path / "set"])

@@ -59,6 +59,8 @@ def test_killed_run_resumes_from_its_last_checkpoint(pairs, tmp_path):
     assert state["epochs_done"] == target
     model = keras.saving.load_model(run / "last.keras")
     assert int(model.optimizer.iterations.numpy()) == target * 3  # optimizer state carried over, not restarted
+    # The run was lengthened from 40 planned epochs to `target`: the decay now spans the new length.
+    assert model.optimizer._learning_rate.decay_steps == target * 3
     with open(run / "log.csv") as f:
         epochs = [int(r["epoch"]) for r in csv.DictReader(f)]
     assert epochs[-2:] == [target - 2, target - 1]
@@ -81,6 +83,18 @@ def test_empty_data_is_an_error(tmp_path):
                          text=True, timeout=120)
     assert out.returncode == 1
     assert "no usable training pairs" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_file_that_is_no_model_as_from_is_one_sentence_and_leaves_no_run_folder(pairs, tmp_path):
+    fake = tmp_path / "notmodel.keras"
+    fake.write_bytes(b"not a model")
+    args = _args(pairs, tmp_path / "run", 1)
+    args[args.index("scratch")] = str(fake)
+    out = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("error: could not load model")
+    assert "not a valid normalgen .keras file" in out.stderr
+    assert not (tmp_path / "run").exists()
 
 
 def test_chord_loss_is_the_angle_with_a_finite_gradient_at_zero():

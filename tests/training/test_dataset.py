@@ -1,0 +1,43 @@
+"""normalgen_training.dataset: validation batches, and pairs read as they are stored."""
+
+import numpy as np
+from PIL import Image
+
+from normalgen.imageio import write_normal_map
+from normalgen.vectors import angular_error_deg, normals_from_height
+from normalgen_training.dataset import PatchDataset, check_pairs, load_pair
+from normalgen_training.pairing import find_pairs
+
+
+def _pair(folder, name, size, photo=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    yy, xx = np.mgrid[0:size[0], 0:size[1]].astype(np.float32)
+    normals = normals_from_height(np.sin(xx / 5) * 3 + np.cos(yy / 7) * 2)
+    write_normal_map(folder / f"{name}_normal.png", normals, convention="opengl", bit_depth=16)
+    img = photo if photo is not None else Image.fromarray(np.full(size + (3,), 128, np.uint8))
+    img.save(folder / f"{name}_color.{'jpg' if photo is not None else 'png'}", exif=img.getexif())
+    return normals
+
+
+def test_validation_pairs_of_different_sizes_share_one_crop_per_batch(tmp_path):
+    _pair(tmp_path, "small", (96, 96))
+    _pair(tmp_path, "large", (112, 144))
+    pairs, _ = find_pairs([tmp_path])
+    x, y = PatchDataset(pairs, patch=256, batch_size=8, augment=False)[0]
+    assert x.shape == (2, 96, 96, 3) and y.shape == (2, 96, 96, 3)
+
+
+def test_a_photo_with_an_exif_rotation_is_read_as_stored_like_its_normal_map(tmp_path):
+    # A photo whose pixels follow the relief's x, stored with an EXIF tag saying "turn me".
+    ramp = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (64, 1))
+    img = Image.fromarray(np.dstack([ramp] * 3))
+    exif = img.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise when shown
+    img.info["exif"] = exif.tobytes()
+    truth = _pair(tmp_path, "tagged", (64, 64), photo=img)
+    pairs, _ = find_pairs([tmp_path])
+    good, warnings = check_pairs(pairs, min_side=32)
+    assert good == pairs and len(warnings) == 1 and "EXIF rotation is ignored" in warnings[0]
+    photo, normals = load_pair(pairs[0])
+    assert np.corrcoef(photo[..., 0].ravel(), np.tile(np.arange(64), 64))[0, 1] > 0.99  # not turned
+    assert angular_error_deg(normals, truth).max() < 0.1
