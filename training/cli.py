@@ -79,8 +79,10 @@ def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode):
               help="From scratch only: 'any' learns photos lit from any side; 'canonical' learns photos lit from "
                    "the right (pairs from `synth --light canonical`) and inference first turns each photo so.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop after the first epoch that ends past this many minutes (--resume continues the run).")
 def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate, loss, precision, workers, seed,
-          base_filters, head, light, resume):
+          base_filters, head, light, resume, minutes):
     """Train on the (photo, normal map) pairs found in DATA folders.
 
     Pairs are <name>_color + <name>_normal, ambientCG _Color + _NormalGL/_NormalDX, or Poly Haven
@@ -99,7 +101,7 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
                              head=head, light=light)
     try:
         run = run_training(settings, resume=resume, log=lambda m: click.echo(m, err=True),
-                           verbose=1 if sys.stderr.isatty() else 2)
+                           verbose=1 if sys.stderr.isatty() else 2, minutes=minutes)
     except (TrainError, NormalgenError) as exc:
         _fail(str(exc))
     click.echo(f"done: best weights in {run / 'best.keras'}")

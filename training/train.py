@@ -163,7 +163,22 @@ def _read_state(run: Path) -> dict | None:
     return json.loads(f.read_text()) if f.is_file() else None
 
 
-def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int = 2) -> Path:
+class TimeLimit(keras.callbacks.Callback):
+    """Stop after the first epoch that ends past `seconds` (its checkpoint is written first)."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.deadline = time.monotonic() + seconds
+
+    def on_epoch_end(self, epoch, logs=None):
+        if time.monotonic() >= self.deadline:
+            self.model.stop_training = True
+
+
+def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int = 2,
+          minutes: float | None = None) -> Path:
+    """Run (or, resume=True, continue) the training `settings` describe. minutes: stop after the
+    first epoch that ends past this time budget; `--resume` continues such a run later."""
     run = Path(settings.out)
     state = _read_state(run)
     if state and not resume:
@@ -241,8 +256,14 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
     if start_epoch >= settings.epochs:
         log(f"run already finished ({start_epoch} epochs)")
         return run
+    callbacks = _callbacks(run, settings, start_epoch)
+    if minutes is not None:
+        callbacks.append(TimeLimit(minutes * 60))
     model.fit(train_ds, validation_data=val_ds, epochs=settings.epochs, initial_epoch=start_epoch,
-              callbacks=_callbacks(run, settings, start_epoch), verbose=verbose)
+              callbacks=callbacks, verbose=verbose)
+    done = _read_state(run)["epochs_done"]
+    if done < settings.epochs:
+        log(f"stopped after epoch {done} of {settings.epochs}: the {minutes:g} minutes are up; --resume continues")
     if not (run / "best.keras").exists():
         export_float32(model, run / "best.keras")
     return run

@@ -152,3 +152,16 @@ def test_several_machines_are_refused_in_one_line(pairs, tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1
     assert "several machines" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_minutes_stops_after_the_epoch_that_runs_past_them_and_resume_continues(pairs, tmp_path):
+    run = tmp_path / "run"
+    out = subprocess.run(TRAIN + _args(pairs, run, 5) + ["--minutes", "0.0001"], env=ENV, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads((run / "state.json").read_text())["epochs_done"] == 1
+    assert "stopped after epoch 1 of 5" in out.stderr and (run / "best.keras").exists()
+    out = subprocess.run(TRAIN + _args(pairs, run, 5) + ["--resume"], env=ENV, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads((run / "state.json").read_text())["epochs_done"] == 5
