@@ -26,10 +26,10 @@ def main():
 
     import numpy as np
 
-    from normalgen.imageio import read_normal_map, read_photo
     from normalgen.inference import generate_normal_map
     from normalgen.model_loading import load_model
     from normalgen.vectors import angular_error_deg
+    from normalgen_training.dataset import load_pair
     from normalgen_training.evaluate import _index_kinds, _index_lights
     from normalgen_training.pairing import find_pairs
 
@@ -45,8 +45,7 @@ def main():
     sums = defaultdict(lambda: np.zeros(3))  # (name, group) -> [slope sum, error sum, pixels]
     for pair in pairs:
         key = (pair.color.parent, pair.color.stem.rsplit("_", 1)[0])
-        photo = read_photo(pair.color)
-        truth = read_normal_map(pair.normal, convention=pair.convention)
+        photo, truth = load_pair(pair)
         maps = {"truth": truth}
         maps.update({name: generate_normal_map(photo, model=m, light_from=sides[key]) for name, m in models.items()})
         for name, n in maps.items():

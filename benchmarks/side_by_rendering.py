@@ -22,9 +22,7 @@ shallow), rendered with `normalgen_training.shading` (occlusion; shadows from a 
 from __future__ import annotations
 
 import argparse
-import csv
 import os
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -42,12 +40,12 @@ def main():
 
     from normalgen import pretrained
     from normalgen.height import integrate_normals
-    from normalgen.imageio import read_normal_map, read_photo
     from normalgen.inference import generate_normal_map
     from normalgen.model_loading import load_model
     from normalgen.orientation import SIDES, light_side
     from normalgen.preprocess import srgb_to_linear
     from normalgen.vectors import angular_error_deg
+    from normalgen_training.dataset import load_pair
     from normalgen_training.evaluate import _index_column
     from normalgen_training.pairing import find_pairs
     from normalgen_training.shading import cast_shadow, direction, sky_irradiance
@@ -81,9 +79,8 @@ def main():
         side = light_side(azimuth)
         other = SIDES[(SIDES.index(side) + 2) % 4]
         az_side = 90.0 * SIDES.index(side)
-        photo = read_photo(pair.color)
+        photo, truth = load_pair(pair)
         lum = srgb_to_linear(photo, np.empty_like(photo)).mean(axis=-1)
-        truth = read_normal_map(pair.normal)
         if args.normals == "truth":
             margin = fit(lum, truth, azimuth, (1.0,)) - fit(lum, truth * mirror, azimuth + 180.0, (1.0,))
         else:

@@ -39,7 +39,7 @@ import cv2  # noqa: E402
 from PIL import Image, UnidentifiedImageError  # noqa: E402
 
 from normalgen.errors import ImageError, OutputError  # noqa: E402
-from normalgen.vectors import check_convention, decode_rgb, encode_rgb  # noqa: E402
+from normalgen.vectors import check_convention, decode_rgb, encode_rgb, normalize  # noqa: E402
 
 DEFAULT_MAX_PIXELS = 16384 * 16384  # ~268 MP: larger than any texture photo, small enough for RAM
 PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".tga", ".webp")
@@ -84,25 +84,24 @@ def read_normal_map(path, *, convention: str = "opengl", max_pixels: int | None 
     """
     check_convention(convention)
     if Path(path).suffix.lower() == ".exr":
-        return decode_rgb(_read_exr(Path(path), max_pixels))
+        return _read_exr(Path(path), max_pixels)
     return decode_rgb(_to_unit_float(_read_rgb(path, max_pixels=max_pixels, honour_orientation=False)))
 
 
 def _read_exr(path: Path, max_pixels: int | None) -> np.ndarray:
-    """An EXR normal map (RGB = (n + 1) / 2, float) through OpenCV, where the build has OpenEXR."""
+    """An EXR normal map through OpenCV, where the build has OpenEXR -> unit vectors. Float maps
+    come two ways: RGB = (n + 1) / 2 like an integer map, or the signed vector itself; any value
+    below zero means the latter (the encoded form never goes below zero)."""
     if not exr_available():
         raise ImageError(f"{path} is an EXR file, which this OpenCV build cannot read; "
                          "save the normal map as a 16-bit PNG or TIFF.")
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as e:
-        raise ImageError(f"cannot read {path}: {_reason(e)}.") from None
-    with _opencv_quiet():
-        arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if arr is None:
-        raise ImageError(f"{path} is truncated or corrupt (OpenCV could not decode it).")
+    _check_file(path)
+    arr = _imdecode(path).astype(np.float32)  # the whole file: EXR has no header Pillow reads
     _check_pixel_limit(path, (arr.shape[1], arr.shape[0]), max_pixels)
-    return _opencv_to_rgb(arr.astype(np.float32))
+    if arr.ndim != 3 or arr.shape[-1] < 3:
+        raise ImageError(f"{path} is not an RGB normal map.")
+    rgb = np.nan_to_num(arr[..., 2::-1])  # BGR(A) -> RGB
+    return normalize(rgb) if rgb.min() < -1e-3 else decode_rgb(np.clip(rgb, 0.0, 1.0))
 
 
 def exif_rotation(path) -> int:
@@ -130,9 +129,8 @@ def _read_rgb(path, *, max_pixels: int | None, honour_orientation: bool) -> np.n
     return _apply_orientation(rgb, orientation)
 
 
-@contextlib.contextmanager
-def _open_header(path: Path):
-    """Pillow-open `path` lazily (header only), turning every failure into one-sentence ImageError."""
+def _check_file(path: Path) -> None:
+    """ImageError unless `path` is a file with something in it."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -143,6 +141,12 @@ def _open_header(path: Path):
         raise ImageError(f"{path} is a folder, not an image.")
     if size == 0:
         raise ImageError(f"{path} is empty (0 bytes).")
+
+
+@contextlib.contextmanager
+def _open_header(path: Path):
+    """Pillow-open `path` lazily (header only), turning every failure into one-sentence ImageError."""
+    _check_file(path)
     # Pillow's limit stays off while the caller decodes too: TIFF, GIF and MPO re-check per frame.
     with _pillow_limit_off():
         try:
@@ -240,25 +244,34 @@ def _decode_high_bit_depth(path: Path, img: Image.Image) -> np.ndarray:
                 fresh.verify()
         except _DECODE_ERRORS as e:
             raise ImageError(f"{path} is truncated or corrupt ({_reason(e)}).") from None
+    return _opencv_to_rgb(_imdecode(path))
+
+
+def _imdecode(path: Path) -> np.ndarray:
+    """The file as OpenCV decodes it, unchanged (no EXIF rotation, no 8-bit): BGR(A) or grey."""
     try:
         data = np.fromfile(path, dtype=np.uint8)  # imdecode: non-ASCII paths work everywhere
     except OSError as e:
         raise ImageError(f"cannot read {path}: {_reason(e)}.") from None
     with _opencv_quiet():
-        arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)  # UNCHANGED: no EXIF rotation, no 8-bit
+        arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise ImageError(f"{path} is truncated or corrupt (OpenCV could not decode it).")
-    return _opencv_to_rgb(arr)
+    return arr
 
 
 @contextlib.contextmanager
 def _opencv_quiet():
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    log = getattr(cv2.utils, "logging", None)  # OpenCV 4.10 and older have no cv2.utils.logging
+    if log is None:
+        yield
+        return
+    level = log.getLogLevel()
+    log.setLogLevel(log.LOG_LEVEL_SILENT)
     try:
         yield
     finally:
-        cv2.utils.logging.setLogLevel(level)
+        log.setLogLevel(level)
 
 
 def _opencv_to_rgb(arr: np.ndarray) -> np.ndarray:

@@ -413,16 +413,22 @@ def test_native_integer_read_matches_float_read(tmp_path):
     np.testing.assert_allclose(read_photo(tmp_path / "p16.png"), b / 65535.0, atol=1e-6)
 
 
-def test_an_exr_normal_map_is_read_where_opencv_has_openexr_and_named_where_not(tmp_path):
-    from normalgen.imageio import exr_available
-
-    normals = normalize(np.dstack([np.linspace(-0.5, 0.5, 32)[None, :].repeat(8, 0), np.full((8, 32), 0.2),
-                                   np.ones((8, 32))]).astype(np.float32))
+@pytest.mark.skipif(not imageio.exr_available(), reason="this OpenCV build has no OpenEXR")
+@pytest.mark.parametrize("signed", [False, True], ids=["encoded", "signed-vectors"])
+def test_an_exr_normal_map_is_read_in_rgb_order_encoded_or_signed(tmp_path, signed):
+    n = normalize(np.dstack([np.full((8, 32), 0.6), np.linspace(-0.5, 0.5, 32)[None, :].repeat(8, 0),
+                             np.ones((8, 32))]).astype(np.float32))
+    stored = n if signed else (n + 1) / 2
+    ok, data = cv2.imencode(".exr", np.ascontiguousarray(stored[..., ::-1]))  # OpenCV writes BGR
+    assert ok
     path = tmp_path / "rock_nor_gl_1k.exr"
-    if exr_available():
-        write_normal_map(path, normals, convention="opengl")
-        assert np.abs(read_normal_map(path) - normals).max() < 1e-5
-    else:
-        path.write_bytes(b"\x76\x2f\x31\x01" + bytes(60))  # the EXR magic number, then nothing usable
-        with pytest.raises(ImageError, match="EXR file, which this OpenCV build cannot read"):
-            read_normal_map(path)
+    path.write_bytes(data.tobytes())
+    assert np.abs(read_normal_map(path) - n).max() < 1e-3
+
+
+@pytest.mark.skipif(imageio.exr_available(), reason="this OpenCV build reads EXR")
+def test_an_exr_normal_map_without_openexr_is_one_sentence(tmp_path):
+    path = tmp_path / "rock_nor_gl_1k.exr"
+    path.write_bytes(b"\x76\x2f\x31\x01" + bytes(60))  # the EXR magic number, then nothing usable
+    with pytest.raises(ImageError, match="EXR file, which this OpenCV build cannot read"):
+        read_normal_map(path)

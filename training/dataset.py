@@ -73,11 +73,11 @@ def load_pair(pair: Pair, max_side: int | None = None):
 
 
 def skip_reason(pair: Pair, exc: Exception) -> str:
-    """One warning line for a pair that cannot be used: the error, naming the file once."""
+    """Why a pair cannot be used: the error, naming its file once, without a final full stop."""
     message = str(exc).rstrip(". ")
     if pair.color.name not in message and pair.normal.name not in message:
         message = f"{pair.color}: {message}"
-    return f"{message}; pair skipped"
+    return message
 
 
 def check_pairs(pairs: list[Pair], min_side: int) -> tuple[list[Pair], list[str]]:
@@ -88,7 +88,7 @@ def check_pairs(pairs: list[Pair], min_side: int) -> tuple[list[Pair], list[str]
         try:
             photo, _ = load_pair(p)
         except Exception as exc:  # a user's corrupt file must not stop training
-            warnings.append(skip_reason(p, exc))
+            warnings.append(f"{skip_reason(p, exc)}; pair skipped")
             continue
         if min(photo.shape[:2]) < min_side:
             warnings.append(f"{p.color}: smaller than {min_side} pixels; pair skipped")
@@ -154,7 +154,7 @@ class PatchDataset(keras.utils.PyDataset):
 
 def evaluate_pairs(predict, pairs: list[Pair], skipped: list[str] | None = None):
     """Run `predict(pair, photo) -> normals` on whole images; yield (pair, per-pixel angular error
-    in degrees). A pair that cannot be read is left out, with a warning line added to `skipped`."""
+    in degrees). A pair that cannot be read is left out, and why is added to `skipped`."""
     for pair in pairs:
         try:
             photo, truth = load_pair(pair)

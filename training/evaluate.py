@@ -93,12 +93,12 @@ def evaluate(predict, data_dirs, light_from: str = "auto") -> dict:
         everything.append(err.ravel())
         per_image[str(pair.color)] = float(err.mean())
     if not everything:
-        raise ValueError(f"none of the {len(pairs)} pairs could be read ({skipped[0]})")
+        raise ValueError(f"none of the {len(pairs)} pairs could be read; the first: {skipped[0]}")
     return {
         "overall": summarize(np.concatenate(everything)),
         "groups": {g: summarize(np.concatenate(v)) for g, v in sorted(groups.items())},
         "images": per_image,
-        "warnings": warnings + skipped,
+        "warnings": warnings + [f"{why}; pair skipped" for why in skipped],
     }
 
 

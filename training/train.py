@@ -163,12 +163,23 @@ def _read_state(run: Path) -> dict | None:
     return json.loads(f.read_text()) if f.is_file() else None
 
 
+def _replan_decay(model: keras.Model, settings: TrainSettings, log) -> None:
+    """A resumed run given another length: its cosine decay is re-planned over the new length, as
+    if planned so, rather than spending added epochs at the old schedule's floor."""
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # mixed_float16 wraps it
+    schedule = optimizer._learning_rate  # Keras has no public getter for the schedule itself
+    total = settings.epochs * settings.steps
+    if isinstance(schedule, keras.optimizers.schedules.CosineDecay) and schedule.decay_steps != total:
+        optimizer.learning_rate = _schedule(settings)
+        log(f"learning rate: the cosine decay now spans {settings.epochs} epochs")
+
+
 class TimeLimit(keras.callbacks.Callback):
     """Stop after the first epoch that ends past `seconds` (its checkpoint is written first)."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, deadline: float):
         super().__init__()
-        self.deadline = time.monotonic() + seconds
+        self.deadline = deadline  # time.monotonic() at which to stop
 
     def on_epoch_end(self, epoch, logs=None):
         if time.monotonic() >= self.deadline:
@@ -178,7 +189,9 @@ class TimeLimit(keras.callbacks.Callback):
 def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int = 2,
           minutes: float | None = None) -> Path:
     """Run (or, resume=True, continue) the training `settings` describe. minutes: stop after the
-    first epoch that ends past this time budget; `--resume` continues such a run later."""
+    first epoch that ends past this time budget, counted from now; `--resume` continues such a
+    run later."""
+    deadline = None if minutes is None else time.monotonic() + 60 * minutes
     run = Path(settings.out)
     state = _read_state(run)
     if state and not resume:
@@ -202,9 +215,9 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
     for w in warnings + bad:
         log(f"warning: {w}")
     if not pairs:
-        hint = f" ({found} pairs found, none usable: see the warnings; photos must be at least half of --patch)" \
-            if found else ""
-        raise TrainError("no usable training pairs found in " + ", ".join(map(str, settings.data)) + hint)
+        where = ", ".join(map(str, settings.data))
+        raise TrainError(f"no usable training pairs in {where}: all {found} found were skipped (see the warnings "
+                         "above)" if found else f"no usable training pairs found in {where}")
     val_pairs = []
     if settings.val:
         val_pairs, vwarn = find_pairs(settings.val)
@@ -226,12 +239,6 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
     with env["scope"]():
         if resume:
             model = keras.saving.load_model(run / "last.keras", compile=True)
-            schedule = model.optimizer._learning_rate  # Keras has no public getter for the schedule itself
-            if getattr(schedule, "decay_steps", None) != settings.epochs * settings.steps:
-                # A lengthened (or shortened) run: decay over its new length, as if planned so,
-                # rather than spend the added epochs at the old schedule's floor.
-                model.optimizer.learning_rate = _schedule(settings)
-                log(f"learning rate: the cosine decay now spans {settings.epochs} epochs")
         else:
             cfg = config_of(init) if init is not None else ModelConfig(
                 settings.base_filters, settings.depth, global_context=settings.global_context,
@@ -256,13 +263,15 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
     if start_epoch >= settings.epochs:
         log(f"run already finished ({start_epoch} epochs)")
         return run
+    if resume:
+        _replan_decay(model, settings, log)
     callbacks = _callbacks(run, settings, start_epoch)
-    if minutes is not None:
-        callbacks.append(TimeLimit(minutes * 60))
+    if deadline is not None:
+        callbacks.append(TimeLimit(deadline))
     model.fit(train_ds, validation_data=val_ds, epochs=settings.epochs, initial_epoch=start_epoch,
               callbacks=callbacks, verbose=verbose)
     done = _read_state(run)["epochs_done"]
-    if done < settings.epochs:
+    if done < settings.epochs and minutes is not None:
         log(f"stopped after epoch {done} of {settings.epochs}: the {minutes:g} minutes are up; --resume continues")
     if not (run / "best.keras").exists():
         export_float32(model, run / "best.keras")

@@ -92,5 +92,5 @@ def test_a_corrupt_pair_is_skipped_with_one_warning_and_the_rest_is_measured(tmp
     assert warning.count("001_color.png") == 1 and warning.endswith("pair skipped")
 
     (tmp_path / "set" / "000_normal.png").write_bytes(b"")
-    with pytest.raises(ValueError, match="none of the 2 pairs could be read"):
+    with pytest.raises(ValueError, match="none of the 2 pairs could be read; the first: "):
         evaluate(lambda photo, side: truths[10], [tmp_path / "set"])

@@ -165,3 +165,33 @@ def test_minutes_stops_after_the_epoch_that_runs_past_them_and_resume_continues(
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads((run / "state.json").read_text())["epochs_done"] == 5
+
+
+def test_time_limit_stops_only_once_its_deadline_has_passed(monkeypatch):
+    from normalgen_training import train as train_module
+
+    now = [100.0]
+    monkeypatch.setattr(train_module.time, "monotonic", lambda: now[0])
+    limit = train_module.TimeLimit(deadline=160.0)
+    limit.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    limit.model.stop_training = False
+    limit.on_epoch_end(0)
+    assert limit.model.stop_training is False
+    now[0] = 160.0
+    limit.on_epoch_end(1)
+    assert limit.model.stop_training is True
+
+
+@pytest.mark.parametrize("rate, replanned", [("same", False), ("longer", True), ("float", False)])
+def test_resume_replans_only_a_cosine_decay_of_another_length(rate, replanned):
+    from normalgen_training.train import TrainSettings, _replan_decay, _schedule
+
+    planned = TrainSettings(data=[], out="", epochs=4, steps=10, learning_rate=1e-3)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3 if rate == "float" else _schedule(planned)), loss="mse")
+    now = TrainSettings(data=[], out="", epochs=4 if rate == "same" else 9, steps=10, learning_rate=1e-3)
+    logged = []
+    _replan_decay(model, now, logged.append)
+    assert bool(logged) is replanned
+    if replanned:
+        assert model.optimizer._learning_rate.decay_steps == 90
