@@ -17,8 +17,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from normalgen.imageio import atomic_write_bytes
 from normalgen.errors import ModelError
+from normalgen.imageio import atomic_write_bytes
 from normalgen.model import ModelConfig, build_model, config_of
 from normalgen.model_loading import load_model
 
@@ -175,7 +175,7 @@ def _replan_decay(model: keras.Model, settings: TrainSettings, log) -> None:
 
 
 class TimeLimit(keras.callbacks.Callback):
-    """Stop after the first epoch that ends past `seconds` (its checkpoint is written first)."""
+    """Stop after the first epoch that ends past `deadline` (its checkpoint is written first)."""
 
     def __init__(self, deadline: float):
         super().__init__()
@@ -216,8 +216,10 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
         log(f"warning: {w}")
     if not pairs:
         where = ", ".join(map(str, settings.data))
-        raise TrainError(f"no usable training pairs in {where}: all {found} found were skipped (see the warnings "
-                         "above)" if found else f"no usable training pairs found in {where}")
+        if found:
+            raise TrainError(f"no usable training pairs in {where}: all {found} found were skipped "
+                             "(see the warnings above)")
+        raise TrainError(f"no usable training pairs found in {where}")
     val_pairs = []
     if settings.val:
         val_pairs, vwarn = find_pairs(settings.val)
@@ -247,8 +249,8 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
             model = build_model(cfg)
             if init is not None:
                 model.set_weights(init.get_weights())
-            model.compile(optimizer=keras.optimizers.Adam(_schedule(settings)), loss=LOSSES[settings.loss], metrics=[mean_angle_deg],
-                          jit_compile=env["jit"])
+            model.compile(optimizer=keras.optimizers.Adam(_schedule(settings)), loss=LOSSES[settings.loss],
+                          metrics=[mean_angle_deg], jit_compile=env["jit"])
     input_norm = config_of(model).input_norm  # what this network was (or is being) trained on
     light = config_of(model).light
     global_batch = settings.batch_size * env["replicas"]
