@@ -112,13 +112,13 @@ def main() -> None:
             row[f"sky: {mname}"] = rel_err(ref, est)
             row[f"sky: {mname} corr"] = corr(ref, est)
         row["sky: cycles mean / unoccluded"] = float(np.mean(ref) / np.mean(0.25 * (1 + n[..., 2])))
-        blocked = np.clip(shading.sky_irradiance(n, None) - shading.sky_irradiance(n, h), 0, 1)
+        seen = shading.sky_irradiance(n, h)
         for alb in (0.5, 0.8):
             kw = dict(sun=np.pi, sun_elevation=40.0, sun_azimuth=20.0, sky=0.3, albedo=alb, samples=args.samples)
             direct = cycles(bl, h, bounces=0, **kw)
             full = cycles(bl, h, bounces=4, **kw)
             row[f"a={alb} bounce / direct"] = float(np.mean(full - direct) / np.mean(direct))
-            est = shading.interreflection(np.full(h.shape + (1,), alb), direct[..., None], blocked)[..., 0]
+            est = shading.interreflection(np.full(h.shape + (1,), alb), direct[..., None], seen)[..., 0]
             row[f"a={alb} full vs direct only"] = rel_err(full, direct)
             row[f"a={alb} full vs direct + generator bounce"] = rel_err(full, direct + est)
             row[f"a={alb} bounce: generator's / cycles'"] = float(np.mean(est) / np.mean(full - direct))

@@ -215,18 +215,22 @@ def sky_irradiance(normals: np.ndarray, height: np.ndarray | None) -> np.ndarray
     return sky_visibility(normals, height)[1]
 
 
-def interreflection(albedo: np.ndarray, radiance: np.ndarray, blocked: np.ndarray, sigma: float = 6.0) -> np.ndarray:
+def interreflection(albedo: np.ndarray, radiance: np.ndarray, sky_seen: np.ndarray, sigma: float = 6.0) -> np.ndarray:
     """Light bounced between parts of the relief, which a path tracer adds and direct shading lacks.
 
-    `blocked` is the share of each pixel's (cosine-weighted) hemisphere that the surface itself
-    hides from the sky; those directions see neighbouring surface, taken to shine with the blurred
-    radiance around the pixel. Further bounces add a geometric series. On the generator's own
-    height fields under sun and sky this follows Cycles' four-bounce renders
+    `sky_seen` is the share of a flat open ground's sky irradiance that each pixel receives
+    (sky_visibility's `seen`). The rest of its cosine-weighted hemisphere, 1 - sky_seen, looks at
+    surface: the walls of a cavity, and on a facet tilted by t the (1 - cos t) / 2 below the
+    horizon, where it faces the ground. Those directions are taken to shine with the blurred
+    radiance around the pixel; further bounces add a geometric series. (Until the tenth session
+    only the relief's own horizon, open - seen, was counted: a tilted facet got no light from the
+    ground it leans toward, and the bounce was 0.74 of Cycles'.) On the generator's own height
+    fields under sun and sky this follows Cycles' four-bounce renders
     (benchmarks/shading_vs_cycles.py), which add 2-3% to gentle relief and 15-30% to steep.
     """
+    blocked = np.clip(1.0 - sky_seen, 0.0, 1.0)[..., None]
     around = noise.periodic_blur(radiance, sigma)
-    first = blocked[..., None] * around
-    return albedo * first / (1.0 - np.clip(albedo * blocked[..., None], 0.0, 0.9))
+    return albedo * blocked * around / (1.0 - np.clip(albedo * blocked, 0.0, 0.9))
 
 
 def shade(albedo: np.ndarray, normals: np.ndarray, height: np.ndarray, lighting: Lighting,
@@ -258,5 +262,5 @@ def shade(albedo: np.ndarray, normals: np.ndarray, height: np.ndarray, lighting:
         gloss = gloss + (spec * vis)[..., None] * light.color[None, None, :]
     out = albedo * diffuse + gloss
     if bounce:
-        out = out + interreflection(albedo, albedo * diffuse, np.clip(sky_open - sky_seen, 0.0, 1.0))
+        out = out + interreflection(albedo, albedo * diffuse, sky_seen)
     return out

@@ -79,10 +79,24 @@ def test_interreflection_lights_cavities_not_open_ground():
     h = np.full((64, 64), 16.0)
     h[:, 28:36] = 0.0
     n = normals_from_height(h, wrap=True)
-    blocked = shading.sky_irradiance(n, None) - shading.sky_irradiance(n, h)
+    seen = shading.sky_irradiance(n, h)
     radiance = np.full((64, 64, 3), 0.4)
-    bright = shading.interreflection(np.full((64, 64, 3), 0.8), radiance, blocked)
-    dark = shading.interreflection(np.full((64, 64, 3), 0.2), radiance, blocked)
+    bright = shading.interreflection(np.full((64, 64, 3), 0.8), radiance, seen)
+    dark = shading.interreflection(np.full((64, 64, 3), 0.2), radiance, seen)
     assert np.allclose(bright[:, 5:20], 0.0, atol=1e-6)
     assert bright[32, 31, 0] > 0.2  # most of the floor's hemisphere is walls lit at 0.4
     assert bright[32, 31, 0] > 4 * dark[32, 31, 0]  # more than linearly: bounces bounce again
+
+
+def test_interreflection_lights_a_tilted_facet_from_the_ground_below_its_horizon():
+    # On gentle waves nothing rises above a facet's tangent plane, but a facet tilted by t still
+    # looks at surface with the (1 - cos t) / 2 of its hemisphere below the horizontal: Cycles
+    # lights it from there, and so must the generator (before the tenth session it got nothing).
+    x = np.arange(128)
+    h = np.tile(np.tan(np.radians(20.0)) * 128 / (2 * np.pi) * np.sin(2 * np.pi * x / 128), (64, 1))
+    n = normals_from_height(h, wrap=True)
+    seen = shading.sky_irradiance(n, h)
+    albedo, radiance = 0.1, 1.0
+    bounce = shading.interreflection(np.full((64, 128, 3), albedo), np.full((64, 128, 3), radiance), seen)
+    steepest = bounce[:, 0, 0].mean()  # sin's steepest point, tilted 20 degrees
+    assert steepest >= albedo * radiance * (1 - np.cos(np.radians(20.0))) / 2 * 0.95, steepest
