@@ -51,6 +51,11 @@ def key_azimuth(lighting: Lighting) -> float:
     return float(np.degrees(np.arctan2(d[1], d[0])))
 
 
+def key_elevation(lighting: Lighting) -> float:
+    """Elevation in degrees above the surface of the first, strongest light."""
+    return float(np.degrees(np.arcsin(np.clip(lighting.lights[0].direction[2], -1.0, 1.0))))
+
+
 def random_lighting(rng: np.random.Generator, light_mode: str = "any") -> Lighting:
     """Sun and sky, overcast, near-flash, grazing, or two lights: varied on purpose.
 

@@ -55,7 +55,8 @@ def make_pair(seed: int, size: int = 256, albedo_mode: str = "mixed",
     n_small = normalize(_downsample(normals, size))
     photo = camera.develop(radiance, rng)
     meta = {"family": family, "lighting": lighting.name, "slope_deg": round(slope_deg, 2),
-            "light_azimuth": round(shading.key_azimuth(lighting), 1)}
+            "light_azimuth": round(shading.key_azimuth(lighting), 1),
+            "light_elevation": round(shading.key_elevation(lighting), 1)}
     return photo, n_small.astype(np.float32), meta
 
 
@@ -76,11 +77,11 @@ def write_pair(out_dir: Path, name: str, photo: np.ndarray, normals: np.ndarray)
 def _write_one(args) -> str:
     out, name, pair_seed, size, albedo_mode, light_mode = args
     if (out / f"{name}_color.png").exists() and (out / f"{name}_normal.png").exists():
-        return f"{name}\t-\t-\t-\t-\t{pair_seed}"  # kept from an interrupted run
+        return f"{name}\t-\t-\t-\t-\t-\t{pair_seed}"  # kept from an interrupted run
     photo, normals, meta = make_pair(pair_seed, size, albedo_mode, light_mode)
     write_pair(out, name, photo, normals)
     return (f"{name}\t{meta['family']}\t{meta['lighting']}\t{meta['slope_deg']}\t{meta['light_azimuth']}"
-            f"\t{pair_seed}")
+            f"\t{meta['light_elevation']}\t{pair_seed}")
 
 
 def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: int = 0, progress=None,
@@ -109,6 +110,6 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
             rows.append(_write_one(item))
             if progress:
                 progress(len(rows), count)
-    table = "id\tkind\tlighting\tslope_deg\tlight_azimuth\tseed\n" + "\n".join(rows) + "\n"
+    table = "id\tkind\tlighting\tslope_deg\tlight_azimuth\tlight_elevation\tseed\n" + "\n".join(rows) + "\n"
     atomic_write_bytes(out / "index.tsv", table.encode(), overwrite=True)
     return out

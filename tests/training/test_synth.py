@@ -36,6 +36,10 @@ def test_written_dataset_round_trips(tmp_path):
     photo, normals, _ = synth.make_pair(5 * 1_000_003 + 1, 32)
     assert np.allclose(read_photo(tmp_path / "0001_color.png"), photo / 255.0, atol=1e-6)
     assert np.degrees(np.arccos(np.clip((read_normal_map(tmp_path / "0001_normal.png") * normals).sum(-1), -1, 1))).max() < 0.05
+    header, first, _ = (tmp_path / "index.tsv").read_text().split("\n", 2)
+    row = dict(zip(header.split("\t"), first.split("\t")))
+    meta = synth.make_pair(5 * 1_000_003, 32)[2]
+    assert (float(row["light_azimuth"]), float(row["light_elevation"])) == (meta["light_azimuth"], meta["light_elevation"])
     assert (tmp_path / "index.tsv").read_text().count("\n") == 3
     assert not list(tmp_path.glob(".*"))
 
@@ -78,6 +82,8 @@ def test_canonical_light_comes_from_the_right_over_the_same_surface():
         photo, normals, meta = synth.make_pair(seed, 32, light_mode="canonical")
         assert np.array_equal(normals, normals_any)  # same surface, seed for seed
         assert -45.0 <= meta["light_azimuth"] < 45.0
+        assert meta["light_elevation"] == meta_any["light_elevation"]  # turned about Z only
+        assert 0.0 < meta["light_elevation"] <= 90.0
         assert abs((meta_any["light_azimuth"] - meta["light_azimuth"]) % 90.0) < 0.2 or \
             abs((meta_any["light_azimuth"] - meta["light_azimuth"]) % 90.0 - 90.0) < 0.2
 
