@@ -29,7 +29,13 @@ def _index_kinds(pairs: list[Pair]) -> dict[tuple[Path, str], str]:
 
 def _index_lights(pairs: list[Pair]) -> dict[tuple[Path, str], str]:
     """(folder, id) -> the side of the picture the light comes from, for each row of index.tsv."""
-    return {key: light_side(float(azimuth)) for key, azimuth in _index_column(pairs, "light_azimuth", 3).items()}
+    sides = {}
+    for key, azimuth in _index_column(pairs, "light_azimuth", 3).items():
+        try:
+            sides[key] = light_side(float(azimuth))
+        except ValueError:  # "-": a pair `normalgen synth` kept from an interrupted run, unrecorded
+            continue
+    return sides
 
 
 def _index_column(pairs: list[Pair], name: str, position: int | None) -> dict[tuple[Path, str], str]:

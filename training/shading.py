@@ -231,7 +231,7 @@ def interreflection(albedo: np.ndarray, radiance: np.ndarray, sky_seen: np.ndarr
     only the relief's own horizon, open - seen, was counted: a tilted facet got no light from the
     ground it leans toward, and the bounce was 0.74 of Cycles'.) On the generator's own height
     fields under sun and sky this follows Cycles' four-bounce renders
-    (benchmarks/shading_vs_cycles.py), which add 2-3% to gentle relief and 15-30% to steep.
+    (benchmarks/bounce_vs_cycles.py), which add 2-3% to gentle relief and 15-30% to steep.
     """
     blocked = np.clip(1.0 - sky_seen, 0.0, 1.0)[..., None]
     around = noise.periodic_blur(radiance, sigma)

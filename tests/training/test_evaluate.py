@@ -70,6 +70,13 @@ def test_index_without_a_light_azimuth_is_an_error(tmp_path):
         evaluate(lambda photo, side: None, [tmp_path / "set"], light_from="index")
 
 
+def test_index_row_without_an_azimuth_is_named_not_a_crash(tmp_path):
+    # `normalgen synth` resumed after an interruption writes "-" for the pairs it kept.
+    write_pairs(tmp_path / "set", [("000", "brick", 0.0), ("001", "wave", "-")], header=True)
+    with pytest.raises(ValueError, match="no light azimuth in an index.tsv for .*001"):
+        evaluate(lambda photo, side: None, [tmp_path / "set"], light_from="index")
+
+
 def test_eval_command_with_light_from_index(tmp_path):
     from normalgen.cli import cli
 
