@@ -37,12 +37,12 @@ def main() -> None:
     args = ap.parse_args()
 
     import numpy as np
-    from scipy import fft
 
+    from normalgen.height import integrate_normals
     from normalgen.inference import generate_normal_map
     from normalgen.model_loading import load_model
     from normalgen.orientation import turn_for_light, turn_normals
-    from normalgen.vectors import angular_error_deg
+    from normalgen.vectors import angular_error_deg, normals_from_height
     from normalgen_training.dataset import load_pair
     from normalgen_training.evaluate import _index_kinds, _index_lights
     from normalgen_training.pairing import find_pairs
@@ -54,23 +54,6 @@ def main() -> None:
     def unit(p, q):
         v = np.stack([-p, -q, np.ones_like(p)], axis=-1)
         return v / np.linalg.norm(v, axis=-1, keepdims=True)
-
-    def integrated(p, q, w):
-        """Least squares |h_x - p|^2 + w |h_y - q|^2 on the mirrored (periodic) extension; -> (h_x, h_y).
-        Worked in image rows (down), so q enters and leaves negated."""
-        r, c = p.shape
-        q = -q
-        big_p = np.block([[p, -p[:, ::-1]], [p[::-1], -p[::-1, ::-1]]])  # p odd across vertical mirrors
-        big_q = np.block([[q, q[:, ::-1]], [-q[::-1], -q[::-1, ::-1]]])  # q odd across horizontal ones
-        wy = 2 * np.pi * fft.fftfreq(2 * r)[:, None]
-        wx = 2 * np.pi * fft.fftfreq(2 * c)[None, :]
-        den = wx**2 + w * wy**2
-        den[0, 0] = 1.0
-        spec = (-1j * wx * fft.fft2(big_p) - 1j * w * wy * fft.fft2(big_q)) / den
-        spec[0, 0] = 0.0
-        hx = np.real(fft.ifft2(1j * wx * spec))[:r, :c]
-        hy = np.real(fft.ifft2(1j * wy * spec))[:r, :c]
-        return hx, -hy
 
     model = load_model(args.model, light_from="right")
     pairs, _ = find_pairs([args.dir])
@@ -88,7 +71,8 @@ def main() -> None:
             "prediction": angular_error_deg(m, t).mean(),
             "with the true p (along)": angular_error_deg(unit(pt, qp), t).mean(),
             "with the true q (across)": angular_error_deg(unit(pp, qt), t).mean(),
-            "true p only, integrated": angular_error_deg(unit(*integrated(pt, 0 * qt, 0.01)), t).mean(),
+            "true p only, integrated": angular_error_deg(
+                normals_from_height(integrate_normals(unit(pt, 0 * qt), row_weight=0.01), wrap=False), t).mean(),
             "best gain per photo": min(angular_error_deg(unit(g * pp, g * qp), t).mean() for g in GAINS),
         }
         for group in (kinds.get(key, pair.group), "all"):

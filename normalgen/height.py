@@ -26,9 +26,13 @@ def height_from_normals(normals: np.ndarray, *, periodic: bool = False) -> np.nd
     return ((height - height.min()) / span).astype(np.float32)
 
 
-def integrate_normals(normals: np.ndarray, *, periodic: bool = False) -> np.ndarray:
+def integrate_normals(normals: np.ndarray, *, periodic: bool = False, row_weight: float = 1.0) -> np.ndarray:
     """(H, W, 3) OpenGL unit normals -> (H, W) float32 height in pixel units, mean zero: the
-    least-squares surface itself, before `height_from_normals` stretches it to [0, 1]."""
+    least-squares surface itself, before `height_from_normals` stretches it to [0, 1].
+
+    row_weight weighs the slope along the rows' direction (Y) against the slope along X in the
+    least squares: 1 trusts both alike; near 0 builds the surface from the X slopes alone
+    (benchmarks/light_components.py, where X is the light's direction)."""
     n = np.asarray(normals, dtype=np.float32)
     rows, cols = n.shape[:2]
     nz = np.maximum(n[..., 2], _MIN_NZ)
@@ -37,16 +41,17 @@ def integrate_normals(normals: np.ndarray, *, periodic: bool = False) -> np.ndar
     if not periodic:
         p = np.block([[p, -p[:, ::-1]], [p[::-1], -p[::-1, ::-1]]])
         q = np.block([[q, q[:, ::-1]], [-q[::-1], -q[::-1, ::-1]]])
-    return _integrate_periodic(p, q)[:rows, :cols]
+    return _integrate_periodic(p, q, row_weight)[:rows, :cols]
 
 
-def _integrate_periodic(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Least-squares h with dh/dx = p (along columns) and dh/drow = q, periodic borders."""
+def _integrate_periodic(p: np.ndarray, q: np.ndarray, row_weight: float = 1.0) -> np.ndarray:
+    """Least-squares h with dh/dx = p (along columns) and dh/drow = q, the second weighted by
+    row_weight, periodic borders."""
     rows, cols = p.shape
     wy = (2 * np.pi * fft.fftfreq(rows)).astype(np.float32)[:, None]
     wx = (2 * np.pi * fft.rfftfreq(cols)).astype(np.float32)[None, :]
-    denom = wx**2 + wy**2
+    denom = wx**2 + row_weight * wy**2
     denom[0, 0] = 1.0  # the mean height is free: keep it 0
-    spectrum = (-1j * wx * fft.rfft2(p) - 1j * wy * fft.rfft2(q)) / denom
+    spectrum = (-1j * wx * fft.rfft2(p) - 1j * row_weight * wy * fft.rfft2(q)) / denom
     spectrum[0, 0] = 0.0
     return fft.irfft2(spectrum, s=(rows, cols)).astype(np.float32)

@@ -65,9 +65,7 @@ def random_lighting(rng: np.random.Generator, light_mode: str = "any") -> Lighti
     """
     lighting = _draw_lighting(rng)
     if light_mode == "canonical":
-        key = lighting.lights[0]
-        elevation = float(np.degrees(np.arcsin(np.clip(key.direction[2], -1.0, 1.0))))
-        key.direction = direction(elevation, canonical_azimuth(key_azimuth(lighting)))
+        lighting.lights[0].direction = direction(key_elevation(lighting), canonical_azimuth(key_azimuth(lighting)))
     elif light_mode != "any":
         raise ValueError(f"unknown light mode {light_mode!r}: use one of {', '.join(LIGHT_MODES)}")
     return lighting
