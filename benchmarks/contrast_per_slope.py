@@ -30,11 +30,11 @@ def main() -> None:
 
     import numpy as np
 
+    from normalgen.sobel import linear_luminance
     from normalgen_training.dataset import load_pair
     from normalgen_training.evaluate import _index_column, _index_kinds
     from normalgen_training.pairing import find_pairs
 
-    luma = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
     for d in args.dirs:
         pairs, _ = find_pairs([d])
         kinds = _index_kinds(pairs)
@@ -53,9 +53,7 @@ def main() -> None:
             photo, normals = load_pair(pair)
             if np.degrees(np.arccos(np.clip(normals[..., 2], -1, 1))).mean() < args.min_slope:
                 continue
-            srgb = photo[..., :3].astype(np.float64)
-            lin = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
-            lum = (lin @ luma).ravel()
+            lum = linear_luminance(photo[..., :3]).ravel().astype(np.float64)
             lum /= max(lum.mean(), 1e-9)
             light = np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
             c = np.polyfit(normals.reshape(-1, 3) @ light, lum, 1)[0]
