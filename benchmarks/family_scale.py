@@ -18,41 +18,13 @@ renderer it has never seen.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 GAINS = (0.5, 5.0, 40)  # geometric grid searched for the best per-photo gain
-
-
-def _one_family(name):
-    """A stand-in for heightfields.layered_height: the named base family alone."""
-    from normalgen_training import heightfields
-
-    def layered(rng, size):
-        base = heightfields.FAMILIES[name](rng, size)
-        h = base.height / max(heightfields.rms_slope(base.height), 1e-9)
-        if rng.random() < 0.5:
-            h = -h
-        return heightfields.Layer(h, base.groove, base.part), name
-
-    return layered
-
-
-def _slopes(n):
-    import numpy as np
-
-    nz = np.maximum(n[..., 2], 1e-3)
-    return -n[..., 0] / nz, -n[..., 1] / nz
-
-
-def _scaled(n, gain):
-    import numpy as np
-
-    p, q = _slopes(n)
-    v = np.stack([-gain * p, -gain * q, np.ones_like(p)], -1)
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
 def main() -> None:
@@ -70,7 +42,7 @@ def main() -> None:
     from normalgen.inference import generate_normal_map
     from normalgen.model_loading import load_model
     from normalgen.pretrained import CANONICAL_MODEL_PATH
-    from normalgen.vectors import angular_error_deg
+    from normalgen.vectors import angular_error_deg, apply_strength
     from normalgen_training import heightfields, synth
 
     path = args.model or str(CANONICAL_MODEL_PATH)
@@ -83,7 +55,7 @@ def main() -> None:
         for name in args.families:
             if name not in heightfields.FAMILIES:
                 raise SystemExit(f"unknown family {name!r}: use one of {', '.join(heightfields.FAMILIES)}")
-            heightfields.layered_height = _one_family(name)
+            heightfields.layered_height = functools.partial(original, base=name, details=False)
             errors, best, best_gain = [], [], []
             seed, start = args.seed, time.perf_counter()
             while len(errors) < args.per:
@@ -92,7 +64,7 @@ def main() -> None:
                 if meta["lighting"] != "sun":
                     continue
                 pred = generate_normal_map(photo, model=model, light_from="right")
-                sweep = [float(angular_error_deg(_scaled(pred, g), truth).mean()) for g in gains]
+                sweep = [float(angular_error_deg(apply_strength(pred, g), truth).mean()) for g in gains]
                 j = int(np.argmin(sweep))
                 errors.append(float(angular_error_deg(pred, truth).mean()))
                 best.append(sweep[j])

@@ -234,9 +234,15 @@ def rms_slope(h: np.ndarray) -> float:
     return float(np.sqrt(np.mean(gx * gx + gy * gy)))
 
 
-def layered_height(rng: np.random.Generator, size: int) -> tuple[Layer, str]:
-    """A base family plus 0-2 detail layers at smaller amplitude. Returns the layer and its name."""
-    name = str(rng.choice(BASE_FAMILIES))
+def layered_height(rng: np.random.Generator, size: int, base: str | None = None,
+                   details: bool = True) -> tuple[Layer, str]:
+    """A base family plus 0-2 detail layers at smaller amplitude. Returns the layer and its name.
+
+    base names the base family instead of drawing one, and details=False leaves the detail layers
+    out (benchmarks/family_scale.py); with the defaults the draws, and so every seed's pair, are
+    unchanged.
+    """
+    name = base if base is not None else str(rng.choice(BASE_FAMILIES))
     base = FAMILIES[name](rng, size)
     h = base.height / max(rms_slope(base.height), 1e-9)
     # Raised or sunk, even odds: bricks proud of their mortar or mortar proud of the bricks
@@ -247,7 +253,7 @@ def layered_height(rng: np.random.Generator, size: int) -> tuple[Layer, str]:
         h = -h
         name = "-" + name
     groove = base.groove.copy()
-    for _ in range(int(rng.choice([0, 1, 1, 2]))):
+    for _ in range(int(rng.choice([0, 1, 1, 2])) if details else 0):
         det_name = str(rng.choice(DETAIL_FAMILIES))
         det = FAMILIES[det_name](rng, size)
         amount = rng.uniform(0.05, 0.6)
