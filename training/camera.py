@@ -27,13 +27,24 @@ def _filmic(x, rng):
     return s ** rng.uniform(0.9, 1.25)
 
 
-def develop(radiance: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Linear RGB radiance -> uint8 sRGB photo."""
+CURVES = ("srgb", "filmic", "gamma")
+
+
+def develop(radiance: np.ndarray, rng: np.random.Generator, curve: str | None = None) -> np.ndarray:
+    """Linear RGB radiance -> uint8 sRGB photo.
+
+    `curve` forces the tone curve (one of CURVES). The random choice is still drawn, so the
+    exposure and white balance stay those of the unforced photo; blur, noise and JPEG, drawn
+    after the curve's own parameters, may differ.
+    """
+    if curve is not None and curve not in CURVES:
+        raise ValueError(f"unknown tone curve {curve!r}: use one of {', '.join(CURVES)}")
     x = radiance * (rng.uniform(0.12, 0.6) / max(float(np.mean(radiance)), 1e-6))  # auto exposure
     x = x * np.array([rng.uniform(0.85, 1.15), 1.0, rng.uniform(0.85, 1.15)])  # white balance
     if rng.random() < 0.3:  # photon noise, before the tone curve
         x = np.maximum(x + rng.uniform(0.002, 0.02) * rng.standard_normal(x.shape) * np.sqrt(x + 0.01), 0)
-    curve = rng.choice(["srgb", "filmic", "filmic", "gamma"])
+    drawn = str(rng.choice(["srgb", "filmic", "filmic", "gamma"]))
+    curve = curve or drawn
     if curve == "srgb":
         y = _srgb_encode(x)
     elif curve == "filmic":

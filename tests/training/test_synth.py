@@ -1,9 +1,10 @@
 """The synthetic material generator: deterministic, tileable, consistent normals."""
 
 import numpy as np
+import pytest
 
 from normalgen.imageio import read_normal_map, read_photo
-from normalgen_training import heightfields, synth
+from normalgen_training import camera, heightfields, synth
 
 
 def test_same_seed_same_pair_and_different_seed_differs():
@@ -107,3 +108,16 @@ def test_reliefs_come_raised_and_sunk():
     names = [heightfields.layered_height(np.random.default_rng(s), 32)[1] for s in range(40)]
     sunk = sum(n.startswith("-") for n in names)
     assert 8 <= sunk <= 32
+
+
+def test_a_forced_tone_curve_keeps_exposure_and_changes_only_the_curve():
+    radiance = np.broadcast_to(np.geomspace(1e-3, 1e2, 32)[None, :, None], (32, 32, 3))  # 17 stops
+    drawn = camera.develop(radiance, np.random.default_rng(5))
+    assert np.array_equal(drawn, camera.develop(radiance, np.random.default_rng(5), curve=None))
+    photos = {c: camera.develop(radiance, np.random.default_rng(5), curve=c) for c in camera.CURVES}
+    means = [float(p.mean()) for p in photos.values()]
+    assert max(means) - min(means) < 60  # one exposure, developed three ways
+    assert not np.array_equal(photos["srgb"], photos["filmic"])
+    assert not np.array_equal(photos["filmic"], photos["gamma"])
+    with pytest.raises(ValueError, match="tone curve"):
+        camera.develop(radiance, np.random.default_rng(5), curve="log")
