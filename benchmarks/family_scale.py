@@ -102,7 +102,7 @@ def main() -> None:
         for lo, hi in zip(SLOPE_BINS[:-1], SLOPE_BINS[1:]):
             inside = (key >= lo) & (key < hi)
             if inside.any():
-                print(f"  {lo:3.0f}-{hi:<3.0f}°  {np.median(best_gain[inside]):5.2f}  ({inside.sum()} photos)")
+                print(f"  {f'{lo:.0f}-{hi:.0f}°':>7}  {np.median(best_gain[inside]):5.2f}  ({inside.sum()} photos)")
 
 
 if __name__ == "__main__":
