@@ -55,8 +55,8 @@ def main() -> None:
     from normalgen.vectors import angular_error_deg, apply_strength
     from normalgen_training import camera, heightfields, synth
 
-    def mean_tilt(normals):
-        return float(np.degrees(np.arccos(np.clip(normals[..., 2], -1.0, 1.0))).mean())
+    def mean_tilt(normals):  # mean angle from +Z, degrees
+        return float(angular_error_deg(normals, np.array([0.0, 0.0, 1.0], np.float32)).mean())
 
     path = args.model or str(CANONICAL_MODEL_PATH)
     model = load_model(path, light_from="right")
@@ -95,14 +95,14 @@ def main() -> None:
     # A model that hedges toward the typical slope reads steep photos flat and gentle ones steep:
     # the best gain then rises with the true slope. If it also rose with the predicted slope, a
     # calibration after the network could undo it; if not, the network cannot see the scale.
-    true, predicted, best_gain = (np.array(c) for c in zip(*photos))
+    true, predicted, photo_gain = (np.array(c) for c in zip(*photos))
     for label, key in (("true", true), ("predicted", predicted)):
         print(f"median best gain by {label} mean slope (all families; corr of logs "
-              f"{np.corrcoef(np.log(key), np.log(best_gain))[0, 1]:+.2f}):")
+              f"{np.corrcoef(np.log(key), np.log(photo_gain))[0, 1]:+.2f}):")
         for lo, hi in zip(SLOPE_BINS[:-1], SLOPE_BINS[1:]):
             inside = (key >= lo) & (key < hi)
             if inside.any():
-                print(f"  {f'{lo:.0f}-{hi:.0f}°':>7}  {np.median(best_gain[inside]):5.2f}  ({inside.sum()} photos)")
+                print(f"  {f'{lo:.0f}-{hi:.0f}°':>7}  {np.median(photo_gain[inside]):5.2f}  ({inside.sum()} photos)")
 
 
 if __name__ == "__main__":

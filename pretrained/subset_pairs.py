@@ -31,7 +31,8 @@ def keep(kind: str, header: list[str], row: list[str]) -> bool:
 
 
 def make_subset(kind: str, source: Path) -> tuple[Path, int, int]:
-    rows = list(csv.reader(open(source / "index.tsv", newline=""), delimiter="\t"))
+    with open(source / "index.tsv", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter="\t"))
     header, body = rows[0], rows[1:]
     kept = [r for r in body if keep(kind, header, r)]
     out = source.parent / f"{source.name}_{SUFFIX[kind]}"

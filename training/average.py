@@ -3,7 +3,7 @@
 Fine-tunes that start from the same weights stay in one basin of the loss, so the mean of their
 weights is itself a good network, often better than each: an ensemble that costs nothing at
 inference. Runs from different starts (or different architectures) do not average; this refuses
-models whose `ModelConfig` or weight shapes differ.
+models whose `ModelConfig` differs (the config fixes every weight's shape).
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ def average_weights(paths: list[str | Path], out: str | Path) -> Path:
     if len(configs) > 1:
         raise ValueError("these models have different architectures and cannot be averaged")
     weights = [m.get_weights() for m in models]
-    if len({tuple(w.shape for w in ws) for ws in weights}) > 1:
-        raise ValueError("these models have different weight shapes and cannot be averaged")
     mean = [np.mean([ws[i] for ws in weights], axis=0, dtype=np.float64).astype(np.float32)
             for i in range(len(weights[0]))]
     soup = build_model(configs.pop())  # a new model: the loaded ones are load_model's cache
