@@ -64,8 +64,10 @@ def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode):
 @click.option("--patch", type=click.IntRange(min=32), default=128, show_default=True, help="Patch side in pixels.")
 @click.option("--lr", "learning_rate", type=float, default=None,
               help="Peak learning rate [default: 1e-3 from scratch, 2e-4 when fine-tuning].")
-@click.option("--loss", type=click.Choice(["cosine", "angle"]), default="cosine", show_default=True,
-              help="'cosine': 1 - cos of the angle; 'angle': the angle itself (as |n - n'|), the error eval reports.")
+@click.option("--loss", type=click.Choice(["cosine", "angle", "cosine-steep", "cosine-scale"]), default="cosine", show_default=True,
+              help="'cosine': 1 - cos of the angle; 'angle': the angle itself (as |n - n'|), the error eval reports; "
+                   "'cosine-steep': the cosine weighted toward pixels whose true normal is steep; "
+                   "'cosine-scale': the cosine plus a term for each patch's overall slope.")
 @click.option("--precision", type=click.Choice(["auto", "float32", "mixed_bfloat16", "mixed_float16"]),
               default="auto", show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,

@@ -45,7 +45,52 @@ def chord_loss(y_true, y_pred):
     return ops.sqrt(ops.sum(d * d, axis=-1) + 1e-8)
 
 
-LOSSES = {"cosine": cosine_loss, "angle": chord_loss}
+STEEP_GAIN = 2.0  # "cosine-steep": a pixel's weight is 1 + STEEP_GAIN * tan(its true tilt), ...
+STEEP_TAN_CAP = 3.0  # ... the tangent capped at 3 (72 degrees), so walls do not swamp the batch
+
+
+@keras.saving.register_keras_serializable(package="normalgen")
+def steep_cosine_loss(y_true, y_pred):
+    """The cosine loss weighted toward pixels whose true normal is steep, weights averaging 1 per batch.
+
+    Most pixels of most surfaces are gentle, so a plain loss pays little for drawing a narrow steep
+    bevel as a wide soft band, or a steep photo's slopes at half their size; this one pays
+    1 + 2 tan(tilt) times as much at each pixel (2.2x at 30 degrees, 3x at 45), divided by the batch's
+    mean weight so the loss keeps the cosine's scale and learning rates carry over.
+    """
+    t = ops.cast(y_true, "float32")
+    nz = ops.clip(t[..., 2], 1e-3, 1.0)
+    tan = ops.minimum(ops.sqrt(ops.maximum(1.0 - nz * nz, 0.0)) / nz, STEEP_TAN_CAP)
+    w = 1.0 + STEEP_GAIN * tan
+    return w / ops.mean(w) * cosine_loss(y_true, y_pred)
+
+
+SCALE_WEIGHT = 0.05  # "cosine-scale": the weight of the per-patch log-scale term
+
+
+def _mean_tan(n):
+    """Each patch's mean tan(tilt), capped like the steep loss's; its gradient stays finite when flat."""
+    nz = ops.clip(n[..., 2], 1e-3, 1.0)
+    tan = ops.minimum(ops.sqrt(n[..., 0] * n[..., 0] + n[..., 1] * n[..., 1] + 1e-8) / nz, STEEP_TAN_CAP)
+    return ops.mean(tan, axis=(1, 2), keepdims=True)
+
+
+@keras.saving.register_keras_serializable(package="normalgen")
+def scale_cosine_loss(y_true, y_pred):
+    """The cosine loss plus 0.05 (log of the patch's mean predicted slope / its true one)^2 per pixel.
+
+    Under the cosine alone a steep patch read at half its slope costs only what its few degrees
+    per pixel cost; the log term asks every patch, gentle or steep, for its whole slope at the
+    same price, so a network that can tell how steep a patch is is pushed to say so.
+    """
+    t = ops.cast(y_true, "float32")
+    p = ops.cast(y_pred, "float32")
+    ratio = ops.log(_mean_tan(p) + 0.01) - ops.log(_mean_tan(t) + 0.01)
+    return cosine_loss(t, p) + SCALE_WEIGHT * ratio * ratio
+
+
+LOSSES = {"cosine": cosine_loss, "angle": chord_loss, "cosine-steep": steep_cosine_loss,
+          "cosine-scale": scale_cosine_loss}
 
 
 @keras.saving.register_keras_serializable(package="normalgen")

@@ -15,7 +15,7 @@ import pytest
 import normalgen.model  # noqa: F401  registers the custom head for loading
 import normalgen_training.train  # noqa: F401  registers the loss and metric for loading
 from normalgen_training import synth
-from normalgen_training.train import chord_loss
+from normalgen_training.train import chord_loss, cosine_loss, scale_cosine_loss, steep_cosine_loss
 
 TRAIN = [sys.executable, "-c", "from normalgen_training.cli import train; train()"]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
@@ -111,6 +111,52 @@ def test_chord_loss_is_the_angle_with_a_finite_gradient_at_zero():
         tape.watch(p)
         value = chord_loss(tf.constant(truth[:1], tf.float32), p)
     assert np.isfinite(tape.gradient(value, p).numpy()).all()
+
+
+def _tilted(deg):
+    a = np.radians(np.asarray(deg, dtype=np.float64))
+    return np.stack([np.sin(a), np.zeros_like(a), np.cos(a)], -1)
+
+
+def test_steep_loss_pays_more_for_an_error_on_a_steep_pixel_and_keeps_the_cosine_scale():
+    # The same 10-degree error on a flat pixel and on a 45-degree one: the steep pixel costs
+    # (1 + 2 tan 45) / (1 + 2 tan 0) = 3 times as much.
+    truth = _tilted([[0.0, 45.0]])
+    pred = _tilted([[10.0, 55.0]])
+    steep = keras.ops.convert_to_numpy(steep_cosine_loss(truth, pred))[0]
+    plain = keras.ops.convert_to_numpy(cosine_loss(truth, pred))[0]
+    np.testing.assert_allclose(plain[0], plain[1], rtol=1e-5)
+    np.testing.assert_allclose(steep[1] / steep[0], 3.0, rtol=1e-4)
+    # Weights average 1 over the batch: where every pixel is equally steep it is the cosine.
+    same = _tilted([[30.0, 30.0, 30.0]])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(steep_cosine_loss(same, _tilted([[20.0, 35.0, 50.0]]))),
+                               keras.ops.convert_to_numpy(cosine_loss(same, _tilted([[20.0, 35.0, 50.0]]))),
+                               rtol=1e-5)
+    # A wall (tilt near 90 degrees) is capped, not infinite.
+    wall = keras.ops.convert_to_numpy(steep_cosine_loss(_tilted([[0.0, 89.99]]), _tilted([[10.0, 80.0]])))
+    assert np.isfinite(wall).all() and wall[0, 1] / wall[0, 0] < 1 + 2 * 3.0 + 1e-3
+
+
+def test_scale_loss_adds_a_term_only_for_the_patch_read_at_the_wrong_overall_slope():
+    truth = _tilted(np.full((2, 4, 4), 30.0))
+    pred = _tilted(np.stack([np.full((4, 4), 30.0), np.full((4, 4), 16.1)]))  # patch 1: half the slope
+    extra = keras.ops.convert_to_numpy(scale_cosine_loss(truth, pred) - cosine_loss(truth, pred))
+    np.testing.assert_allclose(extra[0], 0.0, atol=1e-6)
+    half = (np.log(np.tan(np.radians(16.1)) + 0.01) - np.log(np.tan(np.radians(30.0)) + 0.01)) ** 2
+    np.testing.assert_allclose(extra[1], 0.05 * half, rtol=1e-4)
+    # The term sees the patch's overall slope, not each pixel: the same slopes shuffled cost nothing more.
+    mixed = _tilted(np.concatenate([np.full((1, 2, 4), 20.0), np.full((1, 2, 4), 40.0)], axis=1))
+    swapped = mixed[:, ::-1]
+    base = keras.ops.convert_to_numpy(cosine_loss(mixed, swapped))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(scale_cosine_loss(mixed, swapped)), base, atol=1e-6)
+    # A flat prediction (a fresh network's) has a finite gradient: no NaN in the first step.
+    import tensorflow as tf
+
+    flat = tf.constant(_tilted(np.zeros((1, 4, 4))), tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(flat)
+        value = tf.reduce_mean(scale_cosine_loss(tf.constant(truth[:1], tf.float32), flat))
+    assert np.isfinite(tape.gradient(value, flat).numpy()).all()
 
 
 def test_fine_tunes_from_a_model_file(pairs, tmp_path, tiny_model_path):
