@@ -49,6 +49,12 @@ STEEP_GAIN = 2.0  # "cosine-steep": a pixel's weight is 1 + STEEP_GAIN * tan(its
 STEEP_TAN_CAP = 3.0  # ... the tangent capped at 3 (72 degrees), so walls do not swamp the batch
 
 
+def _tan_tilt(n):
+    """tan of each unit normal's angle from +Z, capped at STEEP_TAN_CAP; finite gradient when flat."""
+    nz = ops.clip(n[..., 2], 1e-3, 1.0)
+    return ops.minimum(ops.sqrt(n[..., 0] * n[..., 0] + n[..., 1] * n[..., 1] + 1e-12) / nz, STEEP_TAN_CAP)
+
+
 @keras.saving.register_keras_serializable(package="normalgen")
 def steep_cosine_loss(y_true, y_pred):
     """The cosine loss weighted toward pixels whose true normal is steep, weights averaging 1 per batch.
@@ -58,21 +64,11 @@ def steep_cosine_loss(y_true, y_pred):
     1 + 2 tan(tilt) times as much at each pixel (2.2x at 30 degrees, 3x at 45), divided by the batch's
     mean weight so the loss keeps the cosine's scale and learning rates carry over.
     """
-    t = ops.cast(y_true, "float32")
-    nz = ops.clip(t[..., 2], 1e-3, 1.0)
-    tan = ops.minimum(ops.sqrt(ops.maximum(1.0 - nz * nz, 0.0)) / nz, STEEP_TAN_CAP)
-    w = 1.0 + STEEP_GAIN * tan
+    w = 1.0 + STEEP_GAIN * _tan_tilt(ops.cast(y_true, "float32"))
     return w / ops.mean(w) * cosine_loss(y_true, y_pred)
 
 
 SCALE_WEIGHT = 0.05  # "cosine-scale": the weight of the per-patch log-scale term
-
-
-def _mean_tan(n):
-    """Each patch's mean tan(tilt), capped like the steep loss's; its gradient stays finite when flat."""
-    nz = ops.clip(n[..., 2], 1e-3, 1.0)
-    tan = ops.minimum(ops.sqrt(n[..., 0] * n[..., 0] + n[..., 1] * n[..., 1] + 1e-8) / nz, STEEP_TAN_CAP)
-    return ops.mean(tan, axis=(1, 2), keepdims=True)
 
 
 @keras.saving.register_keras_serializable(package="normalgen")
@@ -85,7 +81,8 @@ def scale_cosine_loss(y_true, y_pred):
     """
     t = ops.cast(y_true, "float32")
     p = ops.cast(y_pred, "float32")
-    ratio = ops.log(_mean_tan(p) + 0.01) - ops.log(_mean_tan(t) + 0.01)
+    pred_tan, true_tan = (ops.mean(_tan_tilt(n), axis=(1, 2), keepdims=True) for n in (p, t))  # per patch
+    ratio = ops.log(pred_tan + 0.01) - ops.log(true_tan + 0.01)
     return cosine_loss(t, p) + SCALE_WEIGHT * ratio * ratio
 
 
