@@ -147,6 +147,11 @@ def fit(args) -> None:
                     x = cv2.resize(x, (x.shape[1] // args.down, x.shape[0] // args.down), interpolation=cv2.INTER_AREA)
                 xs.append(x.astype(np.float16))
             idx = z[f"idx{side}"]
+            keep = np.array([float(z["meta"][i][3]) >= args.min_slope for i in idx]) if args.min_slope else None
+            if keep is not None:  # only photos whose relief is at least this steep (NaN slope: left out)
+                idx, xs = idx[keep], [x for x, k in zip(xs, keep) if k]
+                if not len(idx):
+                    continue
             y = z["errs"][idx]
             if args.loss == "slope":  # the generator's slope_deg column, as a 49-wide row like the curves
                 y = np.repeat(np.log([float(z["meta"][i][3]) for i in idx])[:, None], len(GAINS), 1)
@@ -233,6 +238,9 @@ def main() -> None:
     f.add_argument("--batch", type=int, default=16, help="photos of 256² per step (fewer when larger)")
     f.add_argument("--down", type=int, default=2, help="shrink the inputs by this factor")
     f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--min-slope", type=float, default=0.0,
+                   help="keep only photos whose generator slope (slope_deg) is at least this, in degrees: "
+                        "steep relief casts the shadows that could show its size")
     args = ap.parse_args()
     if args.command == "cache":
         cache(args.out, args.folders, args.model)
