@@ -204,14 +204,18 @@ def fit(args) -> None:
         order = [(s, i) for s, (xs, _) in enumerate(train) for i in rng.permutation(len(xs))]
         rng.shuffle(order)
         pending: dict[int, list[int]] = {}
-        for s, i in order:
+        def step(s, idx):
+            xs = train[s][0][idx].astype(np.float32)
+            mirrored = rng.random(len(idx)) < 0.5
+            xs[mirrored] = xs[mirrored][:, ::-1] * flip
+            losses.append(float(model.train_on_batch(xs, train[s][1][idx])))
+
+        for s, i in order:  # batches of one photo size each, fewer photos when larger
             pending.setdefault(s, []).append(i)
             if len(pending[s]) == max(2, args.batch * (256 // args.down) ** 2 // train[s][0].shape[1] ** 2):
-                idx = pending.pop(s)
-                xs = train[s][0][idx].astype(np.float32)
-                mirrored = rng.random(len(idx)) < 0.5
-                xs[mirrored] = xs[mirrored][:, ::-1] * flip
-                losses.append(float(model.train_on_batch(xs, train[s][1][idx])))
+                step(s, pending.pop(s))
+        for s, idx in pending.items():  # the remainders
+            step(s, idx)
         line = f"epoch {epoch}: train loss {np.mean(losses):.3f} ({time.perf_counter() - start:.0f} s)"
         for name, (xs, errs) in vals if args.loss != "slope" else []:
             line += " | {} {:.2f} / {:.2f} / {:.2f}° (sd log gain {:.2f})".format(name, *score(xs, errs))
