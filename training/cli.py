@@ -32,7 +32,9 @@ def _fail(message: str):
               help="Surface colour: partly tied to the relief and partly not, or one plain colour.")
 @click.option("--light", "light_mode", type=click.Choice(["any", "canonical"]), default="any", show_default=True,
               help="Key light from any azimuth, or within 45 degrees of +X (for `train --light canonical`).")
-def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode):
+@click.option("--broad", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of pairs whose base relief is drawn 2, 4 or 8 times larger (broad undulations).")
+def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode, broad):
     """Write COUNT synthetic training pairs (NNN_color.png + NNN_normal.png, OpenGL) to OUT.
 
     Pairs already there are kept, so an interrupted run is resumed by running it again.
@@ -47,7 +49,7 @@ def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode):
             last[0] = done
 
         write_dataset(out, count, size, seed=seed, start=start, progress=progress, jobs=jobs, albedo_mode=albedo_mode,
-                      light_mode=light_mode)
+                      light_mode=light_mode, broad=broad)
     click.echo(f"wrote {count} pairs to {out}")
 
 

@@ -51,25 +51,30 @@ def _lattice_to_xy(size, ab, u, v):
     return size * (a * u - b * v) / n, size * (b * u + a * v) / n
 
 
-def fbm(rng, size):
+def fbm(rng, size, zoom=1):
     beta = rng.uniform(1.6, 3.2)
-    h = noise.spectral_noise(rng, size, beta=beta, fmin=rng.uniform(1, 4))
+    if zoom > 1:  # broad: the spectrum steep enough that its slope sits in the lowest octaves
+        beta = beta + 1.2
+    h = noise.spectral_noise(rng, size, beta=beta, fmin=rng.uniform(1, 4) / zoom ** 0.5)
     if rng.random() < 0.3:  # terraced / eroded look
         h = np.round(h * rng.uniform(1, 4)) + 0.6 * h
     part = noise.spectral_noise(rng, size, beta=3.0)
     return Layer(h, np.zeros_like(h), _to_unit(part))
 
 
-def ridged(rng, size):
-    h = noise.ridged_noise(rng, size, octaves=int(rng.integers(2, 6)), base_freq=rng.uniform(2, 8))
+def ridged(rng, size, zoom=1):
+    octaves, base_freq = int(rng.integers(2, 6)), rng.uniform(2, 8)
+    if zoom > 1:
+        octaves, base_freq = max(1, octaves - int(np.log2(zoom))), max(1.0, base_freq / zoom)
+    h = noise.ridged_noise(rng, size, octaves=octaves, base_freq=base_freq)
     if rng.random() < 0.5:
         h = -h  # ridges become cracks/valleys
     return Layer(h, _to_unit(-h) ** 4, _to_unit(noise.spectral_noise(rng, size)))
 
 
-def cells(rng, size):
+def cells(rng, size, zoom=1):
     """Voronoi cells: cobbles (domed), flat stones with gaps, or faceted crystals."""
-    n = int(rng.integers(6, 160))
+    n = max(3, int(rng.integers(6, 160)) // zoom**2)
     f1, f2, idx, pts = noise.voronoi(rng, size, n, jitter=rng.uniform(0.6, 1.0))
     edge = f2 - f1
     cell_px = size / np.sqrt(n)
@@ -87,21 +92,21 @@ def cells(rng, size):
     return Layer(h, groove, table[idx])
 
 
-def bricks(rng, size):
+def bricks(rng, size, zoom=1):
     """Bricks, tiles or planks: a rotated lattice of rectangles with mortar and bevels."""
     u, v, ab = _rotated_lattice(rng, size, warp=rng.choice([0.0, 0.0, 1.5]))
     kind = rng.choice(["brick", "tile", "plank"])
     scale = np.sqrt(ab[0] ** 2 + ab[1] ** 2)
     if kind == "tile":
-        nrows = int(rng.integers(2, 12)) * 2
+        nrows = max(1, int(rng.integers(2, 12)) * 2 // zoom)
         ncols = nrows
         offset = 0.0
     elif kind == "plank":
-        nrows = int(rng.integers(2, 10)) * 2
+        nrows = max(2, int(rng.integers(2, 10)) * 2 // zoom // 2 * 2)
         ncols = max(1, nrows // int(rng.integers(3, 8)))
         offset = float(rng.choice([0.5, 0.25]))
     else:
-        nrows = int(rng.integers(3, 14)) * 2
+        nrows = max(2, int(rng.integers(3, 14)) * 2 // zoom // 2 * 2)
         ncols = max(1, int(round(nrows / rng.uniform(1.6, 3.0))))
         offset = 0.5
     V = v * nrows
@@ -129,9 +134,9 @@ def bricks(rng, size):
     return Layer(h, 1.0 - _smoothstep(0.0, mortar + 0.5, d), part)
 
 
-def waves(rng, size):
+def waves(rng, size, zoom=1):
     """Ripples, corrugation and grooves: periodic profiles across warped stripes."""
-    k = int(rng.integers(2, 24))
+    k = max(1, int(rng.integers(2, 24)) // zoom)
     u, v, ab = _rotated_lattice(rng, size, warp=rng.choice([0.0, 3.0, 10.0, 25.0]))
     t = u * k
     shape = rng.integers(3)
@@ -145,15 +150,15 @@ def waves(rng, size):
     return Layer(h, _to_unit(-h) ** 3, _to_unit(noise.spectral_noise(rng, size, beta=3)))
 
 
-def bumps(rng, size):
+def bumps(rng, size, zoom=1):
     """Rivets, studs, dimples or pebbles: domes at random or regular positions."""
     if rng.random() < 0.5:
-        n = int(rng.integers(4, 120))
+        n = max(2, int(rng.integers(4, 120)) // zoom**2)
         f1, _, idx, pts = noise.voronoi(rng, size, n, jitter=1.0)
         r = rng.uniform(0.15, 0.5) * size / np.sqrt(n)
     else:
         u, v, ab = _rotated_lattice(rng, size)
-        k = int(rng.integers(3, 16))
+        k = max(1, int(rng.integers(3, 16)) // zoom)
         fu, fv = u * k - np.floor(u * k), v * k - np.floor(v * k)
         scale = size / (k * np.sqrt(ab[0] ** 2 + ab[1] ** 2))
         f1 = np.hypot(fu - 0.5, fv - 0.5) * scale
@@ -165,10 +170,10 @@ def bumps(rng, size):
     return Layer(sign * dome, (f1 > r).astype(np.float64) * 0.3, (dome > 0).astype(np.float64))
 
 
-def weave(rng, size):
+def weave(rng, size, zoom=1):
     """Woven fabric or basket: two thread sets passing over and under."""
     u, v, ab = _rotated_lattice(rng, size, warp=rng.choice([0.0, 2.0]))
-    k = int(rng.integers(4, 32))
+    k = max(2, int(rng.integers(4, 32)) // zoom // 2 * 2)
     U, V = u * k, v * k
     fu, fv = U - np.floor(U), V - np.floor(V)
     thread_a = np.sqrt(np.clip(np.sin(np.pi * fv), 0, 1))
@@ -235,15 +240,19 @@ def rms_slope(h: np.ndarray) -> float:
 
 
 def layered_height(rng: np.random.Generator, size: int, base: str | None = None,
-                   details: bool = True) -> tuple[Layer, str]:
+                   details: bool = True, zoom: int = 1) -> tuple[Layer, str]:
     """A base family plus 0-2 detail layers at smaller amplitude. Returns the layer and its name.
 
     base names the base family instead of drawing one, and details=False leaves the detail layers
     out (benchmarks/family_scale.py); with the defaults the draws, and so every seed's pair, are
-    unchanged.
+    unchanged. zoom > 1 draws the base family with about `zoom` times fewer features across the
+    tile (fewer waves, cells, bricks, bumps, threads; a steeper fBm spectrum), so its slope lives
+    at long wavelengths: broad undulations, big stones, wide ripples. Detail layers are unchanged.
     """
     name = base if base is not None else str(rng.choice(BASE_FAMILIES))
-    base = FAMILIES[name](rng, size)
+    base = FAMILIES[name](rng, size, zoom) if zoom > 1 else FAMILIES[name](rng, size)
+    if zoom > 1:
+        name = f"{name}/{zoom}"
     h = base.height / max(rms_slope(base.height), 1e-9)
     # Raised or sunk, even odds: bricks proud of their mortar or mortar proud of the bricks
     # (raised grout, embossed tiles), domed or dished cells. A generator that always sinks the

@@ -28,17 +28,27 @@ SUPERSAMPLE = 2
 ALBEDO_MODES = ("mixed", "plain")
 
 
+BROAD_ZOOMS = (2, 4, 8)
+
+
 def make_pair(seed: int, size: int = 256, albedo_mode: str = "mixed",
-              light_mode: str = "any") -> tuple[np.ndarray, np.ndarray, dict]:
+              light_mode: str = "any", broad: float = 0.0) -> tuple[np.ndarray, np.ndarray, dict]:
     """-> (photo uint8 (S,S,3) sRGB, normals float32 (S,S,3) OpenGL unit vectors, metadata).
 
     albedo_mode "mixed": colour partly tied to the relief, partly not; "plain": one colour.
     light_mode "any": the key light from any azimuth; "canonical": within 45 degrees of +X (see
     shading.random_lighting), for models that are shown photos turned so (normalgen.orientation).
+    broad: the chance that the base relief is drawn 2, 4 or 8 times larger (its slope at long
+    wavelengths, where the default draws put little of it). 0 leaves every seed's pair unchanged.
     """
     rng = np.random.default_rng([seed, 0x6E6F726D])
     big = size * SUPERSAMPLE
-    layer, family = heightfields.layered_height(rng, big)
+    zoom = 1
+    if broad > 0:  # its own stream, so the odds do not shift the other draws
+        zoom_rng = np.random.default_rng([seed, 0x62726F61])
+        if zoom_rng.random() < broad:
+            zoom = int(zoom_rng.choice(BROAD_ZOOMS))
+    layer, family = heightfields.layered_height(rng, big, zoom=zoom)
     slope_deg = float(np.exp(rng.uniform(np.log(4.0), np.log(45.0))))
     # The layer has unit RMS slope; slopes are geometric, the same at the 2x render and after
     # averaging down, so the heights (in 2x pixels) are simply scaled to the chosen RMS slope.
@@ -75,17 +85,18 @@ def write_pair(out_dir: Path, name: str, photo: np.ndarray, normals: np.ndarray)
 
 
 def _write_one(args) -> str:
-    out, name, pair_seed, size, albedo_mode, light_mode = args
+    out, name, pair_seed, size, albedo_mode, light_mode, broad = args
     if (out / f"{name}_color.png").exists() and (out / f"{name}_normal.png").exists():
         return f"{name}\t-\t-\t-\t-\t-\t{pair_seed}"  # kept from an interrupted run
-    photo, normals, meta = make_pair(pair_seed, size, albedo_mode, light_mode)
+    photo, normals, meta = make_pair(pair_seed, size, albedo_mode, light_mode, broad)
     write_pair(out, name, photo, normals)
     return (f"{name}\t{meta['family']}\t{meta['lighting']}\t{meta['slope_deg']}\t{meta['light_azimuth']}"
             f"\t{meta['light_elevation']}\t{pair_seed}")
 
 
 def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: int = 0, progress=None,
-                  jobs: int = 1, albedo_mode: str = "mixed", light_mode: str = "any") -> Path:
+                  jobs: int = 1, albedo_mode: str = "mixed", light_mode: str = "any",
+                  broad: float = 0.0) -> Path:
     """Write `count` pairs (ids start..start+count-1, seeds seed*1_000_003 + id) and index.tsv.
 
     Pairs already on disk are kept, so an interrupted run resumes where it stopped. `jobs`
@@ -94,7 +105,7 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     width = max(4, len(str(start + count - 1)))
-    work = [(out, f"{i:0{width}d}", seed * 1_000_003 + i, size, albedo_mode, light_mode)
+    work = [(out, f"{i:0{width}d}", seed * 1_000_003 + i, size, albedo_mode, light_mode, broad)
             for i in range(start, start + count)]
     rows = []
     if jobs > 1:

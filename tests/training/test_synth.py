@@ -32,6 +32,34 @@ def test_every_family_is_tileable():
         assert across <= inside * 1.01 + 1e-9, name
 
 
+def _long_wave_share(h):
+    # The share of the slope energy at wavelengths over a quarter of the tile.
+    f = np.fft.fftfreq(h.shape[0])
+    power = np.abs(np.fft.fft2(h)) ** 2 * (f[:, None] ** 2 + f[None, :] ** 2)
+    return power[np.hypot(f[:, None], f[None, :]) < 4 / h.shape[0]].sum() / power.sum()
+
+
+def test_zoomed_families_are_tileable_and_broader():
+    for name in heightfields.BASE_FAMILIES:
+        shares = []
+        for zoom in (1, 8):
+            fine = [heightfields.FAMILIES[name](np.random.default_rng(s), 128, zoom) if zoom > 1
+                    else heightfields.FAMILIES[name](np.random.default_rng(s), 128) for s in range(4)]
+            shares.append(np.mean([_long_wave_share(layer.height) for layer in fine]))
+            h = fine[0].height
+            inside = max(np.abs(np.diff(h, axis=1)).max(), np.abs(np.diff(h, axis=0)).max())
+            across = max(np.abs(h[:, 0] - h[:, -1]).max(), np.abs(h[0] - h[-1]).max())
+            assert across <= inside * 1.01 + 1e-9, (name, zoom)
+        assert shares[1] > shares[0], name
+
+
+def test_broad_pairs_are_optional_and_keep_the_default_draws():
+    plain = synth.make_pair(11, 64)
+    assert all(np.array_equal(a, b) for a, b in zip(plain[:2], synth.make_pair(11, 64, broad=0.0)[:2]))
+    families = [synth.make_pair(seed, 64, broad=1.0)[2]["family"] for seed in range(4)]
+    assert all("/" in f.split("+")[0] for f in families)  # the base layer says its zoom: "cells/4"
+
+
 def test_written_dataset_round_trips(tmp_path):
     synth.write_dataset(tmp_path, 2, 32, seed=5)
     photo, normals, _ = synth.make_pair(5 * 1_000_003 + 1, 32)
