@@ -60,6 +60,19 @@ def test_broad_pairs_are_optional_and_keep_the_default_draws():
     assert all("/" in f.split("+")[0] for f in families)  # the base layer says its zoom: "cells/4"
 
 
+def test_synth_command_passes_broad_on(tmp_path):
+    from click.testing import CliRunner
+
+    from normalgen_training.cli import synth as synth_command
+
+    result = CliRunner().invoke(synth_command, [str(tmp_path), "--count", "2", "--size", "32", "--jobs", "1",
+                                                "--broad", "1"])
+    assert result.exit_code == 0, result.output
+    kinds = [line.split("\t")[1] for line in (tmp_path / "index.tsv").read_text().splitlines()[1:]]
+    assert len(kinds) == 2 and all("/" in k.split("+")[0] for k in kinds)
+    assert CliRunner().invoke(synth_command, [str(tmp_path), "--broad", "2"]).exit_code == 2
+
+
 def test_written_dataset_round_trips(tmp_path):
     synth.write_dataset(tmp_path, 2, 32, seed=5)
     photo, normals, _ = synth.make_pair(5 * 1_000_003 + 1, 32)
