@@ -22,6 +22,18 @@ import argparse
 from collections import defaultdict
 
 
+def contrast_per_unit_slope(photo, normals, elevation: float, azimuth: float) -> float:
+    """c sin(elevation) of one photo: its relative luminance fitted as a + c (n.l), angles in radians."""
+    import numpy as np
+
+    from normalgen.sobel import linear_luminance
+
+    lum = linear_luminance(photo[..., :3]).ravel().astype(np.float64)
+    lum /= max(lum.mean(), 1e-9)
+    light = np.array([np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)])
+    return float(np.polyfit(normals.reshape(-1, 3) @ light, lum, 1)[0] * np.sin(elevation))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dirs", nargs="+")
@@ -30,7 +42,6 @@ def main() -> None:
 
     import numpy as np
 
-    from normalgen.sobel import linear_luminance
     from normalgen_training.dataset import load_pair
     from normalgen_training.evaluate import _index_column, _index_kinds
     from normalgen_training.pairing import find_pairs
@@ -53,12 +64,8 @@ def main() -> None:
             photo, normals = load_pair(pair)
             if np.degrees(np.arccos(np.clip(normals[..., 2], -1, 1))).mean() < args.min_slope:
                 continue
-            lum = linear_luminance(photo[..., :3]).ravel().astype(np.float64)
-            lum /= max(lum.mean(), 1e-9)
-            light = np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
-            c = np.polyfit(normals.reshape(-1, 3) @ light, lum, 1)[0]
             for group in (kinds.get(key, pair.group), "all"):
-                values[group].append(c * np.sin(e))
+                values[group].append(contrast_per_unit_slope(photo, normals, e, a))
         print(f"== {d}: contrast per unit n.l x sin(elevation), median [10th, 90th percentile] (photos)")
         for group in sorted(set(values) - {"all"}) + ["all"]:
             v = np.array(values[group])

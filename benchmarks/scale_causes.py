@@ -40,6 +40,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from contrast_per_slope import contrast_per_unit_slope  # noqa: E402
 from scale_regressor import AT_1, GAINS, LOG0, STEP, read_index  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,35 +56,33 @@ def folder_of(name: str) -> Path:
     raise SystemExit(f"cannot find the folder {name!r} of a cached photo")
 
 
+def _long_waves(t: np.ndarray) -> np.ndarray:
+    """The part of a slope field at wavelengths over about 50 pixels per 256 (Gaussian, sigma 8)."""
+    return cv2.GaussianBlur(t, (0, 0), 8 * t.shape[0] / 256, borderType=cv2.BORDER_REFLECT)
+
+
+def _slopes(normals: np.ndarray, channels: slice = slice(0, 2)) -> np.ndarray:
+    return (normals[..., channels] / np.maximum(normals[..., 2:3], 0.05)).astype(np.float32)
+
+
 def relief(normals: np.ndarray) -> tuple[float, float]:
-    """-> (RMS slope in degrees, share of the slope energy at wavelengths over ~50 px per 256)."""
-    t = (normals[..., :2] / np.maximum(normals[..., 2:3], 0.05)).astype(np.float32)
-    low = cv2.GaussianBlur(t, (0, 0), 8 * normals.shape[0] / 256, borderType=cv2.BORDER_REFLECT)
+    """-> (RMS slope in degrees, share of the slope energy at long wavelengths: "broadness")."""
+    t = _slopes(normals)
     energy = float((t**2).sum(-1).mean())
-    return float(np.degrees(np.arctan(np.sqrt(energy)))), float((low**2).sum(-1).mean() / max(energy, 1e-12))
+    return float(np.degrees(np.arctan(np.sqrt(energy)))), float((_long_waves(t) ** 2).sum(-1).mean() / max(energy, 1e-12))
 
 
 def band_recovery(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     """How much of the true slope along the light (x, the photo turned so its light is on the
-    right) the prediction recovers, at long wavelengths (the low-pass of `relief`) and short ones:
-    the least-squares factor of the prediction's band on the truth's. 1 is read at full size."""
+    right) the prediction recovers, at long wavelengths (as in `relief`) and short ones: the
+    least-squares factor of the prediction's band on the truth's. 1 is read at full size."""
     def split(n):
-        t = (n[..., :1] / np.maximum(n[..., 2:3], 0.05)).astype(np.float32)[..., 0]
-        low = cv2.GaussianBlur(t, (0, 0), 8 * n.shape[0] / 256, borderType=cv2.BORDER_REFLECT)
+        t = _slopes(n, slice(0, 1))[..., 0]
+        low = _long_waves(t)
         return low, t - low
 
     (pl, ps), (tl, ts) = split(pred), split(truth)
     return (float((pl * tl).sum() / max((tl * tl).sum(), 1e-9)), float((ps * ts).sum() / max((ts * ts).sum(), 1e-9)))
-
-
-def contrast_per_slope(photo: np.ndarray, normals: np.ndarray, elevation: float, azimuth: float) -> float:
-    from normalgen.sobel import linear_luminance
-
-    e, a = np.radians(elevation), np.radians(azimuth)
-    lum = linear_luminance(photo[..., :3]).ravel().astype(np.float64)
-    lum /= max(lum.mean(), 1e-9)
-    light = np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
-    return float(np.polyfit(normals.reshape(-1, 3) @ light, lum, 1)[0] * np.sin(e))
 
 
 _DRAWN: list = []  # what the patched generator noted, per process
@@ -155,15 +154,16 @@ def describe(cache_path: str, plain: set[str], jobs: int, with_generator: bool) 
         item = {"kind": row["kind"], "slope": slope, "broad": broad, "setup": row.get("lighting", "sun"),
                 "elevation": float(row["light_elevation"]), "plain": folder.name in plain}
         if item["setup"] == "sun":
-            item["contrast"] = contrast_per_slope(read_photo(folder / f"{m[1]}_color.png"), normals,
-                                                  item["elevation"], float(row["light_azimuth"]))
-        if not with_generator:  # a validation cache: what its prediction recovers, band by band
+            item["contrast"] = contrast_per_unit_slope(read_photo(folder / f"{m[1]}_color.png"), normals,
+                                                       np.radians(item["elevation"]),
+                                                       np.radians(float(row["light_azimuth"])))
+        if with_generator:
+            jobs_list.append((str(folder), row, normals.shape[0], "plain" if item["plain"] else "mixed"))
+        else:  # a validation cache: what its prediction recovers, band by band
             side, k = where[j]
             turn = turn_for_light(light_side(float(row["light_azimuth"])))
             truth = turn_vectors(np.rot90(normals, turn), turn)
             item["recovery"] = band_recovery(preds[side][k].astype(np.float32), truth)
-        if with_generator:
-            jobs_list.append((str(folder), row, normals.shape[0], "plain" if item["plain"] else "mixed"))
         info.append(item)
     if with_generator:
         with Pool(jobs) as pool:
@@ -193,8 +193,8 @@ def main() -> None:
     info = [i for p in parts for i in p["info"]]
     col = {k: np.array([i[k] for i in info]) for k in ("slope", "broad", "elevation", "key_share", "plain")}
     log_slope = np.log(col["slope"])
-    families = sorted({f for i in info for f in i["kind"].replace("+", " ").replace("-", " ").split()})
-    family = [np.array([f in i["kind"].replace("+", " ").replace("-", " ").split() for i in info], float) for f in families]
+    layers = [set(i["kind"].replace("+", " ").replace("-", " ").split()) for i in info]
+    family = [np.array([f in names for names in layers], float) for f in sorted(set().union(*layers))]
     setup = [np.array([i["setup"] == s for i in info], float) for s in SETUPS[:-1]]
     curve = [np.array([i["curve"] == c for i in info], float) for c in ("srgb", "filmic")]
     light = [np.log(np.tan(np.radians(np.minimum(col["elevation"], 85)))), np.log(col["key_share"] + 0.02)] + setup
