@@ -5,7 +5,7 @@ of each one-side-light model, every photo told its side from its index.tsv.
 
 A lower mean angular error can come from flatter maps (a model that hedges toward flat where the
 photo is unclear), which an artist sees at once; this prints the slope beside the error so the
-two are read together. Used in the model card's seventh and eighth sessions.
+two are read together. Used in the seventh and eighth sessions of pretrained/EXPERIMENTS.md.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
                                          [--loss mse|curve] [--lr 5e-4] [--down 2]
 
 The model reads each photo's slopes at the wrong size by one factor per photo (pretrained/
-MODEL_CARD.md, thirteenth session), and no statistic of its own prediction shows which factor.
+EXPERIMENTS.md, thirteenth session), and no statistic of its own prediction shows which factor.
 This asks whether the *photo and the prediction together* do, with the most direct set-up there
 is: a small CNN that sees both and outputs one number, the log of the gain for that photo.
 

@@ -10,7 +10,7 @@ within 45 degrees of +X), cropped, mirrored top-bottom and turned at random; ove
 set-ups are left out (they have no side). After each epoch of 200 steps x 16 photos it prints the
 training accuracy over the four turns (0.25 chance, 0.5 the axis alone) and, on whole photos of
 --val and --dev (index.tsv with a light azimuth), how often the side is right given the true axis
-(`side`) and how often the whole turn is (`4way`). Measured in the model card's fifth session:
+(`side`) and how often the whole turn is (`4way`). Measured in pretrained/EXPERIMENTS.md's fifth session:
 the side stayed at chance. --min-slope keeps only training and validation photos whose index.tsv
 says their RMS slope is at least DEG degrees (deep relief, which casts shadows: the sixth
 session's test of whether a side can be learned there); photos without that column are all kept.

@@ -20,7 +20,7 @@ For each of the four turns, the network predicts normals on a few probe crops of
   the wrong side those cues contradict the shading and the prediction comes out shallower, so of
   the two, the turn with the larger predicted slopes wins.
 
-Measured (pretrained/MODEL_CARD.md, third session): the axis is right on 85-90% of blender-dev
+Measured (pretrained/EXPERIMENTS.md, third session): the axis is right on 85-90% of blender-dev
 photos; the side only as often as chance (52%) once the training relief is raised or sunk at
 even odds, and a wrong side inverts the map. Canonical models are therefore opt-in.
 
@@ -81,7 +81,7 @@ def mirror_mean(predict: PredictFn) -> PredictFn:
 
     That mirror keeps the light on the right, so both are valid readings of the photo; their mean
     is symmetric under it and scored 9.46 degrees on blender-dev against 9.62 for one pass
-    (pretrained/MODEL_CARD.md, sixth session). It works per tile, so tiles stay consistent and no
+    (pretrained/EXPERIMENTS.md, sixth session). It works per tile, so tiles stay consistent and no
     full-size copy is made; it costs a second network pass. The result is not renormalised.
     """
 

@@ -9,7 +9,7 @@
 # train --resume continues from the last epoch).
 #
 # The shipped file was made by this script at commit 4ecb0ff. Later commits changed the synthetic
-# generator and what `--from scratch` builds (see MODEL_CARD.md, "Since then"), so on those this
+# generator and what `--from scratch` builds (see EXPERIMENTS.md, second session), so on those this
 # script trains a new candidate rather than a copy; to remake the shipped file exactly:
 #   git checkout 4ecb0ff && bash pretrained/train_shipped.sh
 set -euo pipefail
