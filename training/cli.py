@@ -37,7 +37,8 @@ def _fail(message: str):
 def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode, broad):
     """Write COUNT synthetic training pairs (NNN_color.png + NNN_normal.png, OpenGL) to OUT.
 
-    Pairs already there are kept, so an interrupted run is resumed by running it again.
+    Pairs already there from the same seed are kept, so an interrupted run is resumed by
+    running it again; index.tsv (each pair's relief and light) keeps the rows of every run.
     """
     from .synth import write_dataset
 

@@ -84,14 +84,40 @@ def write_pair(out_dir: Path, name: str, photo: np.ndarray, normals: np.ndarray)
     write_normal_map(out_dir / f"{name}_normal.png", normals, convention="opengl", bit_depth=16, overwrite=True)
 
 
+INDEX_HEADER = "id\tkind\tlighting\tslope_deg\tlight_azimuth\tlight_elevation\tseed"
+_INDEX_EVERY = 32  # pairs between rewrites of index.tsv, so a killed run keeps most of its rows
+
+
 def _write_one(args) -> str:
-    out, name, pair_seed, size, albedo_mode, light_mode, broad = args
-    if (out / f"{name}_color.png").exists() and (out / f"{name}_normal.png").exists():
-        return f"{name}\t-\t-\t-\t-\t-\t{pair_seed}"  # kept from an interrupted run
+    out, name, pair_seed, size, albedo_mode, light_mode, broad, known_row = args
+    if known_row and (out / f"{name}_color.png").exists() and (out / f"{name}_normal.png").exists():
+        return known_row  # kept from an interrupted run, with its row of index.tsv
     photo, normals, meta = make_pair(pair_seed, size, albedo_mode, light_mode, broad)
     write_pair(out, name, photo, normals)
     return (f"{name}\t{meta['family']}\t{meta['lighting']}\t{meta['slope_deg']}\t{meta['light_azimuth']}"
             f"\t{meta['light_elevation']}\t{pair_seed}")
+
+
+def _read_index(path: Path) -> dict[str, str]:
+    """The rows of an existing index.tsv by pair id; rows without the pair's light are left out."""
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    rows = {}
+    for line in lines[1:]:
+        fields = line.split("\t")
+        if len(fields) == 7 and fields[4] not in ("", "-"):
+            rows[fields[0]] = line
+    return rows
+
+
+def _write_index(out: Path, rows: dict[str, str]) -> None:
+    """Merge `rows` into OUT/index.tsv (theirs win), sorted by id, atomically."""
+    merged = {**_read_index(out / "index.tsv"), **rows}
+    order = sorted(merged, key=lambda name: (int(name) if name.isdigit() else -1, name))
+    table = INDEX_HEADER + "\n" + "".join(merged[name] + "\n" for name in order)
+    atomic_write_bytes(out / "index.tsv", table.encode(), overwrite=True)
 
 
 def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: int = 0, progress=None,
@@ -99,28 +125,39 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
                   broad: float = 0.0) -> Path:
     """Write `count` pairs (ids start..start+count-1, seeds seed*1_000_003 + id) and index.tsv.
 
-    Pairs already on disk are kept, so an interrupted run resumes where it stopped. `jobs`
-    processes render in parallel; the result does not depend on it.
+    A pair already on disk is kept when index.tsv has its row from the same seed, so an
+    interrupted run resumes where it stopped; one without that row is rendered again (the same
+    seed makes the same pair). index.tsv is rewritten every few pairs and keeps the rows of ids
+    outside this run's range, so runs split with `start` share one index. `jobs` processes
+    render in parallel; the result does not depend on it.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     width = max(4, len(str(start + count - 1)))
-    work = [(out, f"{i:0{width}d}", seed * 1_000_003 + i, size, albedo_mode, light_mode, broad)
-            for i in range(start, start + count)]
-    rows = []
+    known = _read_index(out / "index.tsv")
+    work = []
+    for i in range(start, start + count):
+        name, pair_seed = f"{i:0{width}d}", seed * 1_000_003 + i
+        row = known.get(name)
+        same_seed = row is not None and row.rsplit("\t", 1)[-1] == str(pair_seed)
+        work.append((out, name, pair_seed, size, albedo_mode, light_mode, broad, row if same_seed else None))
+    rows: dict[str, str] = {}
+
+    def done(row: str) -> None:
+        rows[row.split("\t", 1)[0]] = row
+        if len(rows) % _INDEX_EVERY == 0:
+            _write_index(out, rows)
+        if progress:
+            progress(len(rows), count)
+
     if jobs > 1:
         import multiprocessing
 
         with multiprocessing.get_context("spawn").Pool(jobs) as pool:
             for row in pool.imap(_write_one, work, chunksize=4):
-                rows.append(row)
-                if progress:
-                    progress(len(rows), count)
+                done(row)
     else:
         for item in work:
-            rows.append(_write_one(item))
-            if progress:
-                progress(len(rows), count)
-    table = "id\tkind\tlighting\tslope_deg\tlight_azimuth\tlight_elevation\tseed\n" + "\n".join(rows) + "\n"
-    atomic_write_bytes(out / "index.tsv", table.encode(), overwrite=True)
+            done(_write_one(item))
+    _write_index(out, rows)
     return out

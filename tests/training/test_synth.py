@@ -98,6 +98,35 @@ def test_interrupted_synthesis_resumes(tmp_path):
     synth.write_dataset(tmp_path, 3, 32, seed=6)
     assert (tmp_path / "0001_color.png").stat().st_mtime_ns == before  # kept, not redone
     assert (tmp_path / "0002_normal.png").exists()
+    synth.write_dataset(tmp_path / "fresh", 3, 32, seed=6)
+    assert (tmp_path / "index.tsv").read_text() == (tmp_path / "fresh" / "index.tsv").read_text()
+
+
+def test_a_kept_pair_without_its_index_row_is_rendered_again(tmp_path):
+    # A run killed before it wrote index.tsv leaves pairs whose light is recorded nowhere;
+    # `eval --light-from index` needs it, so the resumed run renders them again.
+    synth.write_dataset(tmp_path, 2, 32, seed=6)
+    full = (tmp_path / "index.tsv").read_text()
+    (tmp_path / "index.tsv").unlink()
+    before = (tmp_path / "0001_color.png").stat().st_mtime_ns
+    synth.write_dataset(tmp_path, 2, 32, seed=6)
+    assert (tmp_path / "0001_color.png").stat().st_mtime_ns != before
+    assert (tmp_path / "index.tsv").read_text() == full
+
+
+def test_a_kept_pair_from_another_seed_is_replaced(tmp_path):
+    synth.write_dataset(tmp_path, 1, 32, seed=6)
+    synth.write_dataset(tmp_path, 1, 32, seed=7)
+    synth.write_dataset(tmp_path / "seven", 1, 32, seed=7)
+    for name in ("0000_color.png", "index.tsv"):
+        assert (tmp_path / name).read_bytes() == (tmp_path / "seven" / name).read_bytes()
+
+
+def test_runs_split_with_start_share_one_index(tmp_path):
+    synth.write_dataset(tmp_path, 2, 32, seed=8, start=2)
+    synth.write_dataset(tmp_path, 2, 32, seed=8, start=0)
+    synth.write_dataset(tmp_path / "whole", 4, 32, seed=8)
+    assert (tmp_path / "index.tsv").read_text() == (tmp_path / "whole" / "index.tsv").read_text()
 
 
 def test_plain_albedo_shares_the_relief_and_drops_the_colour_pattern(tmp_path):
