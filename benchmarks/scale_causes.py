@@ -1,6 +1,7 @@
 """What decides how far off the one-side-light model reads a photo's slopes? Its causes, one by one.
 
     python benchmarks/scale_causes.py --train A.npz... --val B.npz... [--plain NAME...] [--jobs 2]
+    python benchmarks/scale_causes.py --val B.npz...      # only each validation cache's report
 
 The caches are `benchmarks/scale_regressor.py cache` files: for each photo, the model's mean
 error at 49 gains on its slopes, so each photo's best gain (the factor its slopes needed) is known.
@@ -181,12 +182,20 @@ def r2(columns: list[np.ndarray], y: np.ndarray) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--train", nargs="+", required=True, help="caches of generator photos")
+    ap.add_argument("--train", nargs="*", default=[], help="caches of generator photos")
     ap.add_argument("--val", nargs="+", default=[], help="caches to score the slope oracle on")
     ap.add_argument("--plain", nargs="*", default=[], help="names of the folders made with --albedo plain")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
+    if not args.train and not args.val:
+        ap.error("give --train caches, --val caches, or both")
+    best = causes(args) if args.train else {}
+    for path in args.val:
+        report(path, args, best)
 
+
+def causes(args) -> dict[int, int]:
+    """Print what explains the training caches' best gains; -> the best gain's index per slope bin."""
     parts = [describe(p, set(args.plain), args.jobs, True) for p in args.train]
     y = np.concatenate([p["log_gain"] for p in parts])
     errs = np.concatenate([p["errs"] for p in parts])
@@ -225,30 +234,35 @@ def main() -> None:
     table("photos steeper than 10°, by broadness:", col["broad"], (0, 0.05, 0.15, 0.3, 0.6, 1.01), col["slope"] >= 10)
 
     key = np.digitize(col["slope"], SLOPE_BINS)
-    best = {k: int(errs[key == k].mean(0).argmin()) for k in set(key)}
-    for path in args.val:
-        v = describe(path, set(args.plain), args.jobs, False)
-        e = v["errs"]
-        slopes = np.array([i["slope"] for i in v["info"]])
-        by_slope = np.array([e[j, best.get(int(np.digitize(s, SLOPE_BINS)), AT_1)] for j, s in enumerate(slopes)])
-        print(f"{Path(path).name}: gain 1 {e[:, AT_1].mean():.2f}°, the gain its true slope calls for "
-              f"{by_slope.mean():.2f}°, each photo's best {e.min(1).mean():.2f}°")
-        lit = np.array([i["setup"] in ("sun", "grazing", "two") for i in v["info"]])
-        broad = lit & (np.array([i["broad"] for i in v["info"]]) >= 0.1)
-        recovery = np.array([i["recovery"] for i in v["info"]])
-        for name, k in (("directionally lit photos", lit), ("those with a broadness of 0.1 or more", broad)):
-            if k.sum():
-                print(f"  {name} ({k.sum()}): along-light slope recovered, median: long waves "
-                      f"{np.median(recovery[k, 0]):.2f}, short waves {np.median(recovery[k, 1]):.2f}")
-        kinds = [i["kind"] for i in v["info"]]
-        if len(set(kinds)) <= 12:
-            for kind in sorted(set(kinds)):
-                k = np.array([x == kind for x in kinds])
-                called = np.median([GAINS[best.get(int(np.digitize(s, SLOPE_BINS)), AT_1)] for s in slopes[k]])
-                print(f"  {kind:<13} RMS slope {np.median(slopes[k]):4.1f}°, broadness {np.median([i['broad'] for i, kk in zip(v['info'], k) if kk]):.3f}: "
-                      f"{e[k, AT_1].mean():.2f} / {by_slope[k].mean():.2f} / {e[k].min(1).mean():.2f}°; "
-                      f"median best gain {np.median(GAINS[e[k].argmin(1)]):.2f}, its slope calls for {called:.2f}; "
-                      f"recovered long/short {np.median(recovery[k, 0]):.2f}/{np.median(recovery[k, 1]):.2f}")
+    return {k: int(errs[key == k].mean(0).argmin()) for k in set(key)}
+
+
+def report(path: str, args, best: dict[int, int]) -> None:
+    """A validation cache: its error at gain 1, with the gain its true slope calls for (when the
+    training caches gave `best`) and at each photo's best gain, and the band recovery."""
+    v = describe(path, set(args.plain), args.jobs, False)
+    e = v["errs"]
+    slopes = np.array([i["slope"] for i in v["info"]])
+    by_slope = np.array([e[j, best.get(int(np.digitize(s, SLOPE_BINS)), AT_1)] for j, s in enumerate(slopes)])
+    called_for = f", the gain its true slope calls for {by_slope.mean():.2f}°" if best else ""
+    print(f"{Path(path).name}: gain 1 {e[:, AT_1].mean():.2f}°{called_for}, each photo's best {e.min(1).mean():.2f}°")
+    lit = np.array([i["setup"] in ("sun", "grazing", "two") for i in v["info"]])
+    broad = lit & (np.array([i["broad"] for i in v["info"]]) >= 0.1)
+    recovery = np.array([i["recovery"] for i in v["info"]])
+    for name, k in (("directionally lit photos", lit), ("those with a broadness of 0.1 or more", broad)):
+        if k.sum():
+            print(f"  {name} ({k.sum()}): along-light slope recovered, median: long waves "
+                  f"{np.median(recovery[k, 0]):.2f}, short waves {np.median(recovery[k, 1]):.2f}")
+    kinds = [i["kind"] for i in v["info"]]
+    if len(set(kinds)) <= 12:
+        for kind in sorted(set(kinds)):
+            k = np.array([x == kind for x in kinds])
+            called = np.median([GAINS[best.get(int(np.digitize(s, SLOPE_BINS)), AT_1)] for s in slopes[k]])
+            called_for = f"; its slope calls for {called:.2f}" if best else ""
+            print(f"  {kind:<13} RMS slope {np.median(slopes[k]):4.1f}°, broadness {np.median([i['broad'] for i, kk in zip(v['info'], k) if kk]):.3f}: "
+                  f"{e[k, AT_1].mean():.2f}{f' / {by_slope[k].mean():.2f}' if best else ''} / {e[k].min(1).mean():.2f}°; "
+                  f"median best gain {np.median(GAINS[e[k].argmin(1)]):.2f}{called_for}; "
+                  f"recovered long/short {np.median(recovery[k, 0]):.2f}/{np.median(recovery[k, 1]):.2f}")
 
 
 if __name__ == "__main__":
