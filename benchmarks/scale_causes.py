@@ -257,10 +257,12 @@ def report(path: str, args, best: dict[int, int]) -> None:
     if len(set(kinds)) <= 12:
         for kind in sorted(set(kinds)):
             k = np.array([x == kind for x in kinds])
-            called = np.median([GAINS[best.get(int(np.digitize(s, SLOPE_BINS)), AT_1)] for s in slopes[k]])
-            called_for = f"; its slope calls for {called:.2f}" if best else ""
+            oracle, called_for = "", ""
+            if best:
+                called = np.median([GAINS[best.get(int(np.digitize(s, SLOPE_BINS)), AT_1)] for s in slopes[k]])
+                oracle, called_for = f" / {by_slope[k].mean():.2f}", f"; its slope calls for {called:.2f}"
             print(f"  {kind:<13} RMS slope {np.median(slopes[k]):4.1f}°, broadness {np.median([i['broad'] for i, kk in zip(v['info'], k) if kk]):.3f}: "
-                  f"{e[k, AT_1].mean():.2f}{f' / {by_slope[k].mean():.2f}' if best else ''} / {e[k].min(1).mean():.2f}°; "
+                  f"{e[k, AT_1].mean():.2f}{oracle} / {e[k].min(1).mean():.2f}°; "
                   f"median best gain {np.median(GAINS[e[k].argmin(1)]):.2f}{called_for}; "
                   f"recovered long/short {np.median(recovery[k, 0]):.2f}/{np.median(recovery[k, 1]):.2f}")
 

@@ -84,7 +84,7 @@ def write_pair(out_dir: Path, name: str, photo: np.ndarray, normals: np.ndarray)
     write_normal_map(out_dir / f"{name}_normal.png", normals, convention="opengl", bit_depth=16, overwrite=True)
 
 
-INDEX_HEADER = "id\tkind\tlighting\tslope_deg\tlight_azimuth\tlight_elevation\tseed"
+_INDEX_HEADER = "id\tkind\tlighting\tslope_deg\tlight_azimuth\tlight_elevation\tseed"
 _INDEX_EVERY = 32  # pairs between rewrites of index.tsv, so a killed run keeps most of its rows
 
 
@@ -113,10 +113,9 @@ def _read_index(path: Path) -> dict[str, str]:
 
 
 def _write_index(out: Path, rows: dict[str, str]) -> None:
-    """Merge `rows` into OUT/index.tsv (theirs win), sorted by id, atomically."""
-    merged = {**_read_index(out / "index.tsv"), **rows}
-    order = sorted(merged, key=lambda name: (int(name) if name.isdigit() else -1, name))
-    table = INDEX_HEADER + "\n" + "".join(merged[name] + "\n" for name in order)
+    """Write OUT/index.tsv with `rows` sorted by id, atomically."""
+    order = sorted(rows, key=lambda name: (int(name) if name.isdigit() else -1, name))
+    table = _INDEX_HEADER + "\n" + "".join(rows[name] + "\n" for name in order)
     atomic_write_bytes(out / "index.tsv", table.encode(), overwrite=True)
 
 
@@ -141,14 +140,17 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
         row = known.get(name)
         same_seed = row is not None and row.rsplit("\t", 1)[-1] == str(pair_seed)
         work.append((out, name, pair_seed, size, albedo_mode, light_mode, broad, row if same_seed else None))
-    rows: dict[str, str] = {}
+    rows = dict(known)  # ids outside this run's range keep their rows; this run's replace theirs
+    finished = 0
 
     def done(row: str) -> None:
+        nonlocal finished
         rows[row.split("\t", 1)[0]] = row
-        if len(rows) % _INDEX_EVERY == 0:
+        finished += 1
+        if finished % _INDEX_EVERY == 0:
             _write_index(out, rows)
         if progress:
-            progress(len(rows), count)
+            progress(finished, count)
 
     if jobs > 1:
         import multiprocessing
