@@ -78,6 +78,9 @@ def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode, broad):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--base-filters", type=click.IntRange(min=2), default=16, show_default=True,
               help="Network width (from scratch only).")
+@click.option("--depth", type=click.IntRange(min=1, max=8), default=None,
+              help="Levels of 2x downsampling [default: 4 from scratch, else the starting model's]. Deeper than "
+                   "the starting model adds coarse levels that start as the identity: a wider view of the photo.")
 @click.option("--head", type=click.Choice(["slope", "height"]), default="slope", show_default=True,
               help="Output head (from scratch only): slopes per pixel, or a height whose differences are the normals.")
 @click.option("--light", type=click.Choice(["any", "canonical"]), default="any", show_default=True,
@@ -87,7 +90,7 @@ def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode, broad):
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop after the first epoch that ends past this many minutes (--resume continues the run).")
 def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate, loss, precision, workers, seed,
-          base_filters, head, light, resume, minutes):
+          base_filters, depth, head, light, resume, minutes):
     """Train on the (photo, normal map) pairs found in DATA folders.
 
     Pairs are <name>_color + <name>_normal, ambientCG _Color + _NormalGL/_NormalDX, or Poly Haven
@@ -103,7 +106,7 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
     settings = TrainSettings(data=list(data), out=out, init=init, val=list(val) or None, epochs=epochs,
                              steps=steps, batch_size=batch_size, patch=patch, learning_rate=learning_rate,
                              loss=loss, seed=seed, workers=workers, precision=precision, base_filters=base_filters,
-                             head=head, light=light)
+                             depth=depth, head=head, light=light)
     try:
         run = run_training(settings, resume=resume, log=lambda m: click.echo(m, err=True),
                            verbose=1 if sys.stderr.isatty() else 2, minutes=minutes)

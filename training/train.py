@@ -23,6 +23,7 @@ from normalgen.model import ModelConfig, build_model, config_of
 from normalgen.model_loading import load_model
 
 from . import runtime
+from .grow import GrowError, check_deepen, deepen
 from .dataset import PairCache, PatchDataset, check_pairs
 from .pairing import find_pairs
 
@@ -113,7 +114,7 @@ class TrainSettings:
     workers: int = 2
     precision: str = "auto"  # "auto", "float32", "mixed_bfloat16", "mixed_float16"
     base_filters: int = 16  # only for init="scratch"
-    depth: int = 4
+    depth: int | None = None  # from scratch: 4 if None; with init, deeper than init grows it (grow.py)
     global_context: bool = False  # only for init="scratch"; see normalgen.model._global_context
     head: str = "slope"  # only for init="scratch"; see normalgen.model.HeightNormalHead
     input_norm: str = "relative"  # only for init="scratch"; see normalgen.preprocess
@@ -250,6 +251,11 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
         saved.workers = settings.workers
         settings = saved
     init = None if resume else _load_init_model(settings.init)  # a bad --from fails before any decoding
+    if init is not None and settings.depth is not None:
+        try:
+            check_deepen(config_of(init), settings.depth)
+        except GrowError as exc:
+            raise TrainError(str(exc)) from None
 
     pairs, warnings = find_pairs(settings.data)
     found = len(pairs)
@@ -284,13 +290,13 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
         if resume:
             model = keras.saving.load_model(run / "last.keras", compile=True)
         else:
-            cfg = config_of(init) if init is not None else ModelConfig(
-                settings.base_filters, settings.depth, global_context=settings.global_context,
-                head=settings.head, input_norm=settings.input_norm, light=settings.light,
-                norm=settings.norm)
-            model = build_model(cfg)
             if init is not None:
-                model.set_weights(init.get_weights())
+                model = deepen(init, settings.depth or config_of(init).depth)
+            else:
+                model = build_model(ModelConfig(
+                    settings.base_filters, settings.depth or 4, global_context=settings.global_context,
+                    head=settings.head, input_norm=settings.input_norm, light=settings.light,
+                    norm=settings.norm))
             model.compile(optimizer=keras.optimizers.Adam(_schedule(settings)), loss=LOSSES[settings.loss],
                           metrics=[mean_angle_deg], jit_compile=env["jit"])
     input_norm = config_of(model).input_norm  # what this network was (or is being) trained on

@@ -14,6 +14,7 @@ import pytest
 
 import normalgen.model  # noqa: F401  registers the custom head for loading
 import normalgen_training.train  # noqa: F401  registers the loss and metric for loading
+from normalgen.model import ModelConfig, build_model, config_of
 from normalgen_training import synth
 from normalgen_training.train import chord_loss, cosine_loss, scale_cosine_loss, steep_cosine_loss
 
@@ -171,6 +172,27 @@ def test_fine_tunes_from_a_model_file(pairs, tmp_path, tiny_model_path):
     tuned = keras.saving.load_model(run / "best.keras")
     assert [w.shape for w in start.get_weights()] == [w.shape for w in tuned.get_weights()]
     assert any((a != b).any() for a, b in zip(start.get_weights(), tuned.get_weights()))
+
+
+def test_train_depth_grows_the_starting_model(pairs, tmp_path):
+    start = tmp_path / "plain.keras"
+    keras.utils.set_random_seed(5)
+    build_model(ModelConfig(base_filters=4, depth=2, norm="none")).save(start)
+    run = tmp_path / "deeper"
+    args = _args(pairs, run, 1) + ["--depth", "3"]
+    args[args.index("scratch")] = str(start)
+    out = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    tuned = keras.saving.load_model(run / "best.keras")
+    assert config_of(tuned).depth == 3
+    assert json.loads((run / "state.json").read_text())["settings"]["depth"] == 3
+
+    args = _args(pairs, tmp_path / "no", 1) + ["--depth", "1"]
+    args[args.index("scratch")] = str(start)
+    shallower = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=120)
+    assert shallower.returncode == 1
+    assert "shallower" in shallower.stderr and "Traceback" not in shallower.stderr
+    assert not (tmp_path / "no").exists()
 
 
 MIRRORED = """

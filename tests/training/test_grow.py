@@ -1,0 +1,65 @@
+"""Deepening a trained U-Net: same function at the start, a coarse path that training can use."""
+
+import keras
+import numpy as np
+import pytest
+
+from normalgen.model import ModelConfig, build_model, config_of
+from normalgen_training.grow import GrowError, deepen
+
+
+def _plain_model(depth=2, seed=5):
+    keras.utils.set_random_seed(seed)
+    model = build_model(ModelConfig(base_filters=4, depth=depth, input_norm="relative", light="canonical",
+                                    norm="none"))
+    # Biases as well as kernels non-zero, so a wrong copy or a wrong identity shows in the output.
+    rng = np.random.default_rng(seed)
+    model.set_weights([w + rng.normal(0, 0.05, w.shape).astype("float32") for w in model.get_weights()])
+    return model
+
+
+def _photo(side=64, seed=0):
+    return np.random.default_rng(seed).normal(size=(2, side, side, 3)).astype("float32")
+
+
+def test_deepened_model_predicts_exactly_what_the_original_did():
+    model = _plain_model(depth=2)
+    grown = deepen(model, 4)
+    assert config_of(grown).depth == 4
+    assert config_of(grown).light == "canonical" and config_of(grown).input_norm == "relative"
+    assert grown.count_params() > model.count_params()
+    x = _photo(64)
+    np.testing.assert_allclose(grown.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    # The old bottleneck is now the deepest encoder level, weights unchanged.
+    for a, b in zip(model.get_layer("bottom_conv1").get_weights(), grown.get_layer("down2_conv1").get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_new_coarse_path_starts_silent_and_learns():
+    model = _plain_model(depth=2)
+    grown = deepen(model, 3)
+    x = _photo(32)
+    before = grown.predict(x, verbose=0)
+    # Whatever the new bottleneck computes, it reaches the output only through weights that start at 0 ...
+    bottom = grown.get_layer("bottom_conv1")
+    bottom.set_weights([w * 3.0 + 0.1 for w in bottom.get_weights()])
+    np.testing.assert_allclose(grown.predict(x, verbose=0), before, atol=1e-6)
+    # ... and one step of training gives those weights a value, so the coarse path changes the output.
+    up_part = lambda: grown.get_layer("dec2_conv0").get_weights()[0][:, :, :16]  # noqa: E731
+    assert not up_part().any()
+    target = np.tile(np.array([0.3, -0.2, 0.93], "float32"), (2, 32, 32, 1))
+    grown.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    grown.fit(x, target, epochs=1, verbose=0)
+    assert np.abs(up_part()).max() > 1e-4
+
+
+def test_same_depth_is_a_copy_and_shallower_or_batch_norm_is_refused(tiny_model):
+    model = _plain_model(depth=2)
+    same = deepen(model, 2)
+    assert same is not model
+    x = _photo(32)
+    np.testing.assert_allclose(same.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    with pytest.raises(GrowError, match="shallower"):
+        deepen(model, 1)
+    with pytest.raises(GrowError, match="batch norm"):
+        deepen(tiny_model, 5)  # the conftest's tiny model has batch norm

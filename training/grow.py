@@ -1,0 +1,88 @@
+"""Deepen a trained U-Net by new coarsest levels that start as the identity.
+
+Each output pixel of a depth-4 U-Net sees a window about 240 px across; relief broader than that
+(long waves, large stones) it reads from edges inward, flatter than it is. One more level doubles
+that window at almost no cost per pixel (the new level works at 1/32 of the resolution), but
+training a deeper network from scratch throws away the hours in the shipped weights. `deepen`
+keeps them:
+
+- the old bottleneck becomes the new encoder's deepest level (same shapes, same weights);
+- a new bottleneck and its up-projection start from the usual random initialisation;
+- the new decoder level starts as the identity on its skip input (centre tap 1, channel to
+  channel) and zero on what comes up from the new bottleneck, so the deepened model computes
+  exactly the old model's function until training gives the coarse path a weight.
+
+Only plain conv + ReLU networks (`norm="none"`, no global context) can be deepened: the identity
+start relies on the skip features being ReLU outputs (non-negative), which batch norm breaks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+
+from normalgen.model import ModelConfig, build_model, config_of
+
+
+class GrowError(ValueError):
+    """A model that cannot be deepened as asked, in one sentence."""
+
+
+def _identity_kernel(kernel_shape, skip_offset: int) -> np.ndarray:
+    """A 3x3 conv kernel that copies input channel skip_offset + i to output channel i."""
+    kh, kw, cin, cout = kernel_shape
+    k = np.zeros(kernel_shape, dtype="float32")
+    idx = np.arange(cout)
+    k[kh // 2, kw // 2, skip_offset + idx, idx] = 1.0
+    return k
+
+
+def check_deepen(cfg: ModelConfig, depth: int) -> None:
+    """Raise GrowError unless a model of this config can be made `depth` levels deep."""
+    if depth < cfg.depth:
+        raise GrowError(f"cannot make a depth-{cfg.depth} model shallower (asked for depth {depth})")
+    if depth > cfg.depth and (cfg.norm != "none" or cfg.global_context):
+        raise GrowError("only models without batch norm or global context can be deepened")
+
+
+def deepen(model: keras.Model, depth: int) -> keras.Model:
+    """A copy of `model` with `depth` levels that predicts exactly what `model` predicts.
+
+    `depth` must be at least the model's own; equal returns a fresh copy. The result is uncompiled.
+    """
+    cfg = config_of(model)
+    check_deepen(cfg, depth)
+    grown = model
+    for d in range(cfg.depth, depth):
+        grown = _add_level(grown, dataclasses.replace(cfg, depth=d + 1))
+    if grown is model:
+        grown = build_model(cfg, name=model.name)
+        grown.set_weights(model.get_weights())
+    return grown
+
+
+def _add_level(old: keras.Model, cfg: ModelConfig) -> keras.Model:
+    new = build_model(cfg, name=old.name)
+    old_names = {layer.name for layer in old.layers}
+    top = cfg.depth - 1  # the new encoder level that takes the old bottleneck's place
+    for layer in new.layers:
+        if not layer.weights:
+            continue
+        name = layer.name
+        if name.startswith(f"down{top}_conv"):
+            source = old.get_layer(name.replace(f"down{top}_", "bottom_"))
+            layer.set_weights(source.get_weights())
+        elif name.startswith(f"dec{top}_conv"):
+            kernel, bias = layer.get_weights()
+            # conv0 sees [up-projection, skip]: copy the skip, ignore (for now) the coarse path.
+            offset = kernel.shape[2] - kernel.shape[3] if name.endswith("conv0") else 0
+            layer.set_weights([_identity_kernel(kernel.shape, offset), np.zeros_like(bias)])
+        elif name == "bottom_conv0" or name == "bottom_conv1" or name == f"up{top}_proj":
+            pass  # the new coarse path: random initialisation
+        elif name in old_names:
+            layer.set_weights(old.get_layer(name).get_weights())
+        else:  # pragma: no cover - build_model and this function disagree about layer names
+            raise GrowError(f"no weights for layer {name} of the deepened model")
+    return new
