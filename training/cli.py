@@ -81,6 +81,8 @@ def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode, broad):
 @click.option("--depth", type=click.IntRange(min=1, max=8), default=None,
               help="Levels of 2x downsampling [default: 4 from scratch, else the starting model's]. Deeper than "
                    "the starting model adds coarse levels that start as the identity: a wider view of the photo.")
+@click.option("--train-new-only", is_flag=True,
+              help="With --depth deeper than the starting model: train only the added levels, the rest frozen.")
 @click.option("--head", type=click.Choice(["slope", "height"]), default="slope", show_default=True,
               help="Output head (from scratch only): slopes per pixel, or a height whose differences are the normals.")
 @click.option("--light", type=click.Choice(["any", "canonical"]), default="any", show_default=True,
@@ -90,7 +92,7 @@ def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode, broad):
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop after the first epoch that ends past this many minutes (--resume continues the run).")
 def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate, loss, precision, workers, seed,
-          base_filters, depth, head, light, resume, minutes):
+          base_filters, depth, train_new_only, head, light, resume, minutes):
     """Train on the (photo, normal map) pairs found in DATA folders.
 
     Pairs are <name>_color + <name>_normal, ambientCG _Color + _NormalGL/_NormalDX, or Poly Haven
@@ -106,7 +108,7 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
     settings = TrainSettings(data=list(data), out=out, init=init, val=list(val) or None, epochs=epochs,
                              steps=steps, batch_size=batch_size, patch=patch, learning_rate=learning_rate,
                              loss=loss, seed=seed, workers=workers, precision=precision, base_filters=base_filters,
-                             depth=depth, head=head, light=light)
+                             depth=depth, train_new_only=train_new_only, head=head, light=light)
     try:
         run = run_training(settings, resume=resume, log=lambda m: click.echo(m, err=True),
                            verbose=1 if sys.stderr.isatty() else 2, minutes=minutes)

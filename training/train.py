@@ -23,7 +23,7 @@ from normalgen.model import ModelConfig, build_model, config_of
 from normalgen.model_loading import load_model
 
 from . import runtime
-from .grow import GrowError, check_deepen, deepen
+from .grow import GrowError, added_layers, check_deepen, deepen
 from .dataset import PairCache, PatchDataset, check_pairs
 from .pairing import find_pairs
 
@@ -115,6 +115,7 @@ class TrainSettings:
     precision: str = "auto"  # "auto", "float32", "mixed_bfloat16", "mixed_float16"
     base_filters: int = 16  # only for init="scratch"
     depth: int | None = None  # from scratch: 4 if None; with init, deeper than init grows it (grow.py)
+    train_new_only: bool = False  # with a deeper `depth` than init: freeze all but the added levels
     global_context: bool = False  # only for init="scratch"; see normalgen.model._global_context
     head: str = "slope"  # only for init="scratch"; see normalgen.model.HeightNormalHead
     input_norm: str = "relative"  # only for init="scratch"; see normalgen.preprocess
@@ -256,6 +257,8 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
             check_deepen(config_of(init), settings.depth)
         except GrowError as exc:
             raise TrainError(str(exc)) from None
+    if settings.train_new_only and not resume and (init is None or (settings.depth or 0) <= config_of(init).depth):
+        raise TrainError("--train-new-only needs --from a model and a --depth deeper than that model's")
 
     pairs, warnings = find_pairs(settings.data)
     found = len(pairs)
@@ -292,6 +295,10 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
         else:
             if init is not None:
                 model = deepen(init, settings.depth or config_of(init).depth)
+                if settings.train_new_only:
+                    added = added_layers(model, config_of(init).depth)
+                    for layer in model.layers:
+                        layer.trainable = layer in added
             else:
                 model = build_model(ModelConfig(
                     settings.base_filters, settings.depth or 4, global_context=settings.global_context,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from normalgen.model import ModelConfig, build_model, config_of
-from normalgen_training.grow import GrowError, deepen
+from normalgen_training.grow import GrowError, added_layers, deepen
 
 
 def _plain_model(depth=2, seed=5):
@@ -63,3 +63,10 @@ def test_same_depth_is_a_copy_and_shallower_or_batch_norm_is_refused(tiny_model)
         deepen(model, 1)
     with pytest.raises(GrowError, match="batch norm"):
         deepen(tiny_model, 5)  # the conftest's tiny model has batch norm
+
+
+def test_added_layers_are_the_new_levels_and_nothing_else():
+    grown = deepen(_plain_model(depth=2), 4)
+    names = sorted(layer.name for layer in added_layers(grown, 2))
+    assert names == sorted(["bottom_conv0", "bottom_conv1", "up2_proj", "up3_proj",
+                            "dec2_conv0", "dec2_conv1", "dec3_conv0", "dec3_conv1"])

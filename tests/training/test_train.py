@@ -187,6 +187,24 @@ def test_train_depth_grows_the_starting_model(pairs, tmp_path):
     assert config_of(tuned).depth == 3
     assert json.loads((run / "state.json").read_text())["settings"]["depth"] == 3
 
+    # --train-new-only: the added level learns, every layer the starting model had stays as it was.
+    run = tmp_path / "new_only"
+    args = _args(pairs, run, 1) + ["--depth", "3", "--train-new-only"]
+    args[args.index("scratch")] = str(start)
+    out = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    old, new = keras.saving.load_model(start), keras.saving.load_model(run / "last.keras")
+    for layer in old.layers:
+        target = "down2_" + layer.name[len("bottom_"):] if layer.name.startswith("bottom_") else layer.name
+        for a, b in zip(layer.get_weights(), new.get_layer(target).get_weights()):
+            np.testing.assert_array_equal(a, b)
+    assert new.get_layer("dec2_conv0").get_weights()[0][:, :, :16].any()  # the coarse path got a weight
+
+    args = _args(pairs, tmp_path / "no", 1) + ["--train-new-only"]
+    args[args.index("scratch")] = str(start)
+    nothing_new = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=120)
+    assert nothing_new.returncode == 1 and "--depth deeper" in nothing_new.stderr
+
     args = _args(pairs, tmp_path / "no", 1) + ["--depth", "1"]
     args[args.index("scratch")] = str(start)
     shallower = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=120)
