@@ -23,8 +23,8 @@ from normalgen.model import ModelConfig, build_model, config_of
 from normalgen.model_loading import load_model
 
 from . import runtime
-from .grow import GrowError, added_layers, check_deepen, deepen
 from .dataset import PairCache, PatchDataset, check_pairs
+from .grow import GrowError, added_layers, check_deepen, deepen
 from .pairing import find_pairs
 
 
