@@ -78,6 +78,7 @@ def _add_level(old: keras.Model, cfg: ModelConfig) -> keras.Model:
     new = build_model(cfg, name=old.name)
     old_names = {layer.name for layer in old.layers}
     top = cfg.depth - 1  # the new encoder level that takes the old bottleneck's place
+    added = {layer.name for layer in added_layers(new, top)}
     for layer in new.layers:
         if not layer.weights:
             continue
@@ -90,8 +91,8 @@ def _add_level(old: keras.Model, cfg: ModelConfig) -> keras.Model:
             # conv0 sees [up-projection, skip]: copy the skip, ignore (for now) the coarse path.
             offset = kernel.shape[2] - kernel.shape[3] if name.endswith("conv0") else 0
             layer.set_weights([_identity_kernel(kernel.shape, offset), np.zeros_like(bias)])
-        elif name == "bottom_conv0" or name == "bottom_conv1" or name == f"up{top}_proj":
-            pass  # the new coarse path: random initialisation
+        elif name in added:
+            pass  # the new bottleneck and up-projection: random initialisation
         elif name in old_names:
             layer.set_weights(old.get_layer(name).get_weights())
         else:  # pragma: no cover - build_model and this function disagree about layer names

@@ -296,9 +296,9 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
             if init is not None:
                 model = deepen(init, settings.depth or config_of(init).depth)
                 if settings.train_new_only:
-                    added = added_layers(model, config_of(init).depth)
+                    added = {layer.name for layer in added_layers(model, config_of(init).depth)}
                     for layer in model.layers:
-                        layer.trainable = layer in added
+                        layer.trainable = layer.name in added
             else:
                 model = build_model(ModelConfig(
                     settings.base_filters, settings.depth or 4, global_context=settings.global_context,
