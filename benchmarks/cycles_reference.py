@@ -8,9 +8,11 @@ HEIGHTS.npy is a tileable (S, S) float height field in pixel units (the generato
 built as a real mesh, one vertex per pixel, repeated 3x3 so the centre tile has neighbours to cast
 shadows and occlude the sky as it does on the torus the generator shades, and looked at from
 straight above by an orthographic camera framing the centre tile, one pixel per vertex. The
-material is a grey Lambertian (Diffuse BSDF) of the given albedo; the light is a sun of the given
-angular diameter and irradiance and/or a uniform sky (world colour). OUT.npy gets the linear
-radiance (S, S), row 0 at the top, as the generator's images are; with --normals, the unit shading normals Cycles used (S, S, 3).
+material is a grey Lambertian (Diffuse BSDF) of the given albedo, or a Principled BSDF with
+--roughness. The light is any of: a sun of the given angular diameter and irradiance; a uniform
+sky (world colour), or an environment map (--hdri, e.g. the Poly Haven studio lights Blender
+ships); a point or area lamp (--lamp). OUT.npy gets the linear radiance (S, S), row 0 at the top,
+as the generator's images are; with --normals, the unit shading normals Cycles used (S, S, 3).
 """
 
 from __future__ import annotations
@@ -74,6 +76,11 @@ def render(height: np.ndarray, args) -> np.ndarray:
         links.new(geo.outputs["Normal"], half.inputs[0])
         links.new(half.outputs["Vector"], emit.inputs["Color"])
         links.new(emit.outputs["Emission"], out.inputs["Surface"])
+    elif args.roughness is not None:  # a dielectric with a GGX specular lobe, as real materials have
+        bsdf = nodes.new("ShaderNodeBsdfPrincipled")
+        bsdf.inputs["Base Color"].default_value = (args.albedo, args.albedo, args.albedo, 1.0)
+        bsdf.inputs["Roughness"].default_value = args.roughness
+        links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
     else:
         bsdf = nodes.new("ShaderNodeBsdfDiffuse")
         bsdf.inputs["Color"].default_value = (args.albedo, args.albedo, args.albedo, 1.0)
@@ -86,7 +93,32 @@ def render(height: np.ndarray, args) -> np.ndarray:
     bg = world.node_tree.nodes.get("Background") or world.node_tree.nodes.new("ShaderNodeBackground")
     bg.inputs["Color"].default_value = (1.0, 1.0, 1.0, 1.0)
     bg.inputs["Strength"].default_value = args.sky
+    if args.hdri:  # an environment map, turned about the vertical by --hdri-rotation
+        tree = world.node_tree
+        env = tree.nodes.new("ShaderNodeTexEnvironment")
+        env.image = bpy.data.images.load(args.hdri)
+        mapping = tree.nodes.new("ShaderNodeMapping")
+        mapping.inputs["Rotation"].default_value = (0.0, 0.0, math.radians(args.hdri_rotation))
+        coords = tree.nodes.new("ShaderNodeTexCoord")
+        tree.links.new(coords.outputs["Generated"], mapping.inputs["Vector"])
+        tree.links.new(mapping.outputs["Vector"], env.inputs["Vector"])
+        tree.links.new(env.outputs["Color"], bg.inputs["Color"])
     scene.world = world
+
+    centre = ((size - 1) / 2.0, -(size - 1) / 2.0, float(np.mean(height)))
+    if args.lamp:  # a point ("flash") or square area lamp, aimed at the centre from a distance
+        kind, energy, dist, elev, azim, spread = args.lamp
+        e, a = math.radians(float(elev)), math.radians(float(azim))
+        d = float(dist) * size
+        lamp_data = bpy.data.lights.new("lamp", kind.upper())
+        lamp_data.energy = float(energy) * d * d  # so the centre gets about the same light at any distance
+        if kind.upper() == "AREA":
+            lamp_data.size = float(spread) * size
+        lamp = bpy.data.objects.new("lamp", lamp_data)
+        lamp.location = (centre[0] + d * math.cos(e) * math.cos(a), centre[1] + d * math.cos(e) * math.sin(a),
+                         centre[2] + d * math.sin(e))
+        lamp.rotation_euler = (0.0, math.pi / 2 - e, a)  # -Z toward the centre
+        scene.collection.objects.link(lamp)
 
     if args.sun > 0:
         sun_data = bpy.data.lights.new("sun", "SUN")
@@ -131,7 +163,7 @@ def render(height: np.ndarray, args) -> np.ndarray:
     rgba = px.reshape(size, size, 4)[::-1]  # Blender's rows run bottom-up
     if args.normals:
         return rgba[..., :3] * 2.0 - 1.0
-    return rgba[..., 0].copy()
+    return rgba[..., :3].copy() if args.rgb else rgba[..., 0].copy()
 
 
 def main(argv=None):
@@ -145,8 +177,16 @@ def main(argv=None):
     p.add_argument("--sun-angle", type=float, default=0.53, help="angular diameter in degrees")
     p.add_argument("--sky", type=float, default=0.0, help="radiance of a uniform sky")
     p.add_argument("--albedo", type=float, default=0.5)
+    p.add_argument("--roughness", type=float, default=None,
+                   help="use a Principled BSDF of this roughness (default: a Lambertian Diffuse BSDF)")
+    p.add_argument("--hdri", default="", help="an equirectangular environment map to light with")
+    p.add_argument("--hdri-rotation", type=float, default=0.0, help="degrees about the vertical")
+    p.add_argument("--lamp", nargs=6, metavar=("KIND", "ENERGY", "DIST", "ELEV", "AZIM", "SIZE"),
+                   help="a POINT or AREA lamp: power per (distance in image widths)^2, distance in "
+                        "image widths, elevation and azimuth in degrees, area side in image widths")
     p.add_argument("--bounces", type=int, default=0, help="0: direct light only")
     p.add_argument("--samples", type=int, default=128)
+    p.add_argument("--rgb", action="store_true", help="write (S, S, 3) colour radiance (default: red only)")
     p.add_argument("--normals", action="store_true", help="write the shading normals (S, S, 3) instead")
     args = p.parse_args(argv)
     height = np.load(args.heights)
