@@ -2,6 +2,7 @@
 
     python pretrained/make_figures.py [--model PATH] [--dev ../shared/blender-dev]
     python pretrained/make_figures.py --lit [--model PATH] [--dev ../shared/blender-dev]
+    python pretrained/make_figures.py --other-lights data/other_lights [--surface 7]
 
 - pretrained/examples.png: the real photos in examples/ beside the normal maps the model makes
   (the README's picture);
@@ -12,6 +13,10 @@
 normalgen_unet_lit.keras), told the light's side as an artist would: for blender-dev from the
 sun azimuth in index.tsv, for the example photos from EXAMPLE_LIGHT (read off the photos: gravel
 throws its shadows downward). Written as examples_lit.png and blender_dev_lit.png.
+
+--other-lights draws pretrained/other_lights.png from a set made by benchmarks/other_lights.py:
+one of its surfaces under six of its lights, photo / the default model / the one-side-light model
+told the side in index.tsv / ground truth, both models the shipped ones.
 """
 
 from __future__ import annotations
@@ -45,7 +50,12 @@ def main():
     ap.add_argument("--model", default=None)
     ap.add_argument("--dev", default=str(HERE.parent.parent / "shared" / "blender-dev"))
     ap.add_argument("--lit", action="store_true", help="the one-side-light model, told each photo's side")
+    ap.add_argument("--other-lights", metavar="DIR", help="draw other_lights.png from this set instead")
+    ap.add_argument("--surface", type=int, default=7, help="which surface of --other-lights")
     args = ap.parse_args()
+    if args.other_lights:
+        other_lights_figure(Path(args.other_lights), args.surface)
+        return
     tag = "_lit" if args.lit else ""
 
     import cv2
@@ -96,6 +106,46 @@ def main():
         ], 1))
     cv2.imwrite(str(HERE / f"blender_dev{tag}.png"), cv2.cvtColor(np.concatenate(lines, 0), cv2.COLOR_RGB2BGR))
     print(f"wrote pretrained/examples{tag}.png and pretrained/blender_dev{tag}.png")
+
+
+OTHER_LIGHTS_SHOWN = ("sun45+sky", "sun15+sky", "overcast", "flash", "hdri-forest", "hdri-interior")
+
+
+def other_lights_figure(data: Path, surface: int) -> None:
+    import cv2
+    import numpy as np
+
+    from normalgen.imageio import read_normal_map, read_photo
+    from normalgen.inference import generate_normal_map
+    from normalgen.model_loading import load_model
+    from normalgen.orientation import light_side
+    from normalgen.vectors import angular_error_deg, encode_rgb
+
+    with open(data / "index.tsv") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    by_kind = {r["kind"]: r for r in rows if int(r["seed"]) % 1000 == surface}
+    default, lit = load_model(None, light_from="auto"), load_model(None, light_from="right")
+
+    def tile(rgb, text):
+        img = np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+        return _label(cv2.resize(img, (192, 192), interpolation=cv2.INTER_AREA), text)
+
+    lines = []
+    for kind in OTHER_LIGHTS_SHOWN:
+        r = by_kind[kind]
+        photo = read_photo(data / f"{r['id']}_color.png")
+        truth = read_normal_map(data / f"{r['id']}_normal.png", convention="opengl")
+        side = light_side(float(r["light_azimuth"]))
+        auto = generate_normal_map(photo, model=default)
+        told = generate_normal_map(photo, model=lit, light_from=side)
+        lines.append(np.concatenate([
+            tile(photo, kind),
+            tile(encode_rgb(auto), f"auto {angular_error_deg(auto, truth).mean():.1f} deg"),
+            tile(encode_rgb(told), f"{side} {angular_error_deg(told, truth).mean():.1f} deg"),
+            tile(encode_rgb(truth), f"truth, {float(r['slope_deg']):.0f} deg rms"),
+        ], 1))
+    cv2.imwrite(str(HERE / "other_lights.png"), cv2.cvtColor(np.concatenate(lines, 0), cv2.COLOR_RGB2BGR))
+    print("wrote pretrained/other_lights.png")
 
 
 if __name__ == "__main__":
