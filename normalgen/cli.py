@@ -40,6 +40,7 @@ import click
 
 from normalgen import __version__
 from normalgen.errors import NormalgenError, one_clause
+from normalgen.native_log import load_backend_quietly
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -261,6 +262,8 @@ def convert(inputs, output_dir, recursive, suffix, fmt, bit_depth, convention, s
     )
     try:
         options.validate()
+        if options.method == "model":
+            load_backend_quietly()
         model = batch.load_model_for(options, model_path)
     except NormalgenError as e:
         _fatal(str(e), json_mode=json_mode)
@@ -305,6 +308,7 @@ def info(as_json, model_path):
 
     Exit status 1 when the model cannot be loaded (everything else is still shown).
     """
+    load_backend_quietly()
     import keras
 
     from normalgen.model import config_of

@@ -12,6 +12,7 @@ import sys
 import click
 
 from normalgen.errors import NormalgenError
+from normalgen.native_log import load_backend_quietly
 from normalgen.orientation import LIGHT_SIDES
 
 
@@ -99,6 +100,7 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
     _diff_ + _nor_gl_/_nor_dx_. By default it fine-tunes the shipped model; the best weights end in
     OUT/best.keras, usable as `normalgen convert --model OUT/best.keras`.
     """
+    load_backend_quietly(start_devices=False)
     from .train import TrainError, TrainSettings, train as run_training
 
     if learning_rate is None:
@@ -131,6 +133,7 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
 def eval_command(data, model_path, method, strength, detail, light_from, as_json):
     """Angular error of a model on pairs in DATA: mean, median and share of pixels under
     11.25°, 22.5° and 30°, overall and per sub-folder (or per index.tsv kind)."""
+    load_backend_quietly()
     from normalgen.inference import generate_normal_map
     from normalgen.model_loading import load_model
 
