@@ -86,9 +86,10 @@ def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode, broad):
               help="With --depth deeper than the starting model: train only the added levels, the rest frozen.")
 @click.option("--head", type=click.Choice(["slope", "height"]), default="slope", show_default=True,
               help="Output head (from scratch only): slopes per pixel, or a height whose differences are the normals.")
-@click.option("--light", type=click.Choice(["any", "canonical"]), default="any", show_default=True,
-              help="From scratch only: 'any' learns photos lit from any side; 'canonical' learns photos lit from "
-                   "the right (pairs from `synth --light canonical`) and inference first turns each photo so.")
+@click.option("--light", type=click.Choice(["any", "canonical"]), default=None,
+              help="'any' learns photos lit from any side; 'canonical' learns photos lit from the right (pairs "
+                   "from `synth --light canonical`) and inference first turns each photo so. Default: 'any' from "
+                   "scratch, else the starting model's own.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop after the first epoch that ends past this many minutes (--resume continues the run).")

@@ -14,6 +14,9 @@ keeps them:
 
 Only plain conv + ReLU networks (`norm="none"`, no global context) can be deepened: the identity
 start relies on the skip features being ReLU outputs (non-negative), which batch norm breaks.
+
+`relight` is the other change a starting model can take: the same weights, declared to read
+photos lit from any side or from the right (`train --light` with `--from`).
 """
 
 from __future__ import annotations
@@ -98,3 +101,14 @@ def _add_level(old: keras.Model, cfg: ModelConfig) -> keras.Model:
         else:  # pragma: no cover - build_model and this function disagree about layer names
             raise GrowError(f"no weights for layer {name} of the deepened model")
     return new
+
+
+def relight(model: keras.Model, light: str) -> keras.Model:
+    """A copy of `model` with the same weights that declares photos lit from `light` ("any", or
+    "canonical": from the right, so inference turns each photo first). Only the input's name
+    changes; e.g. the one-side-light model, which reads shading, as the start of an any-light one."""
+    if light not in ("any", "canonical"):
+        raise GrowError(f"light must be 'any' or 'canonical', not {light!r}")
+    out = build_model(dataclasses.replace(config_of(model), light=light), name=model.name)
+    out.set_weights(model.get_weights())
+    return out

@@ -24,7 +24,7 @@ from normalgen.model_loading import load_model
 
 from . import runtime
 from .dataset import PairCache, PatchDataset, check_pairs
-from .grow import GrowError, added_layers, check_deepen, deepen
+from .grow import GrowError, added_layers, check_deepen, deepen, relight
 from .pairing import find_pairs
 
 
@@ -119,7 +119,7 @@ class TrainSettings:
     global_context: bool = False  # only for init="scratch"; see normalgen.model._global_context
     head: str = "slope"  # only for init="scratch"; see normalgen.model.HeightNormalHead
     input_norm: str = "relative"  # only for init="scratch"; see normalgen.preprocess
-    light: str = "any"  # only for init="scratch"; see ModelConfig.light
+    light: str | None = None  # see ModelConfig.light: from scratch "any" if None; with init, None keeps its own
     norm: str = "none"  # only for init="scratch"; see ModelConfig.norm
 
 
@@ -294,6 +294,8 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
             model = keras.saving.load_model(run / "last.keras", compile=True)
         else:
             if init is not None:
+                if settings.light and settings.light != config_of(init).light:
+                    init = relight(init, settings.light)
                 model = deepen(init, settings.depth or config_of(init).depth)
                 if settings.train_new_only:
                     added = {layer.name for layer in added_layers(model, config_of(init).depth)}
@@ -302,7 +304,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
             else:
                 model = build_model(ModelConfig(
                     settings.base_filters, settings.depth or 4, global_context=settings.global_context,
-                    head=settings.head, input_norm=settings.input_norm, light=settings.light,
+                    head=settings.head, input_norm=settings.input_norm, light=settings.light or "any",
                     norm=settings.norm))
             model.compile(optimizer=keras.optimizers.Adam(_schedule(settings)), loss=LOSSES[settings.loss],
                           metrics=[mean_angle_deg], jit_compile=env["jit"])

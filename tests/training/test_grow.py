@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from normalgen.model import ModelConfig, build_model, config_of
-from normalgen_training.grow import GrowError, added_layers, deepen
+from normalgen_training.grow import GrowError, added_layers, deepen, relight
 
 
 def _plain_model(depth=2, seed=5):
@@ -70,3 +70,25 @@ def test_added_layers_are_the_new_levels_and_nothing_else():
     names = sorted(layer.name for layer in added_layers(grown, 2))
     assert names == sorted(["bottom_conv0", "bottom_conv1", "up2_proj", "up3_proj",
                             "dec2_conv0", "dec2_conv1", "dec3_conv0", "dec3_conv1"])
+
+
+def test_relight_keeps_the_weights_and_changes_what_inference_is_told(tmp_path):
+    """A one-side-light model declared "any": the network computes the same, and the saved file
+    says "any", so inference treats it as a model for any light; and back again."""
+    from normalgen.model_loading import ModelError, check_light_side
+
+    model = _plain_model(depth=2)
+    anyway = relight(model, "any")
+    assert config_of(anyway).light == "any" and config_of(model).light == "canonical"
+    x = _photo(64)
+    np.testing.assert_array_equal(anyway.predict(x, verbose=0), model.predict(x, verbose=0))
+    anyway.save(tmp_path / "any.keras")
+    loaded = keras.saving.load_model(tmp_path / "any.keras", compile=False)
+    loaded.__dict__.pop("normalgen_config", None)  # read it from the file's layers, as inference does
+    assert config_of(loaded).light == "any"
+    check_light_side(model, "top")
+    with pytest.raises(ModelError, match="any side"):
+        check_light_side(loaded, "top")
+    assert config_of(relight(anyway, "canonical")).light == "canonical"
+    with pytest.raises(GrowError, match="light must be"):
+        relight(model, "left")

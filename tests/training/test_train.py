@@ -213,6 +213,23 @@ def test_train_depth_grows_the_starting_model(pairs, tmp_path):
     assert not (tmp_path / "no").exists()
 
 
+
+def test_train_light_relights_the_starting_model_only_when_asked(pairs, tmp_path):
+    """--from a one-side-light model keeps it one-side unless --light any is given (the recipe of
+    an any-light model that starts from one that reads shading)."""
+    start = tmp_path / "canonical.keras"
+    keras.utils.set_random_seed(6)
+    build_model(ModelConfig(base_filters=4, depth=2, norm="none", light="canonical")).save(start)
+    for light, expected in ((None, "canonical"), ("any", "any")):
+        run = tmp_path / f"run_{expected}"
+        args = _args(pairs, run, 1) + (["--light", light] if light else [])
+        args[args.index("scratch")] = str(start)
+        out = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        tuned = keras.saving.load_model(run / "best.keras")
+        tuned.__dict__.pop("normalgen_config", None)
+        assert config_of(tuned).light == expected
+
 MIRRORED = """
 import sys, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
