@@ -16,7 +16,7 @@ import numpy as np
 
 from normalgen.imageio import exif_rotation, read_normal_map, read_photo
 from normalgen.preprocess import normalize_photo
-from normalgen.vectors import angular_error_deg, convert_convention, normalize
+from normalgen.vectors import convert_convention, normalize
 
 from . import augment
 from .pairing import Pair
@@ -153,12 +153,12 @@ class PatchDataset(keras.utils.PyDataset):
 
 
 def evaluate_pairs(predict, pairs: list[Pair], skipped: list[str]):
-    """Run `predict(pair, photo) -> normals` on whole images; yield (pair, per-pixel angular error
-    in degrees). A pair that cannot be read is left out, and why is added to `skipped`."""
+    """Run `predict(pair, photo) -> normals` on whole images; yield (pair, predicted normals, true
+    normals). A pair that cannot be read is left out, and why is added to `skipped`."""
     for pair in pairs:
         try:
             photo, truth = load_pair(pair)
         except Exception as exc:  # one user's corrupt file must not stop the evaluation
             skipped.append(skip_reason(pair, exc))
             continue
-        yield pair, angular_error_deg(predict(pair, photo), truth)
+        yield pair, predict(pair, photo), truth

@@ -5,6 +5,10 @@ blender-dev), else the sub-folder. With light_from="index", each photo's light s
 same file: its `light_azimuth` column (our generator) or, without a header, the fourth column
 (blender-dev's sun azimuth), in degrees counter-clockwise from +X. Predictions go through `normalgen.generate_normal_map`, the same
 call the CLI and the Blender add-on make, so the numbers describe what artists get.
+
+Beside the error, `relief` is the predicted maps' mean tilt (angle from straight up) over the
+true maps': 1 draws the relief as steep as it is, 0 is a flat map. The mean angle rewards
+hedging toward flat when the relief is uncertain; this shows how far a model does it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from normalgen.orientation import light_side
+from normalgen.vectors import angular_error_deg
 
 from .dataset import evaluate_pairs
 from .pairing import Pair, find_pairs
@@ -60,11 +65,19 @@ def _index_column(pairs: list[Pair], name: str, position: int | None) -> dict[tu
     return values
 
 
-def summarize(errors: np.ndarray) -> dict:
+def tilt_deg(normals: np.ndarray) -> np.ndarray:
+    """Per-pixel angle of unit normals from straight up (+Z), in degrees."""
+    return np.degrees(np.arccos(np.clip(np.asarray(normals)[..., 2], -1.0, 1.0))).astype(np.float32)
+
+
+def summarize(errors: np.ndarray, pred_tilt: np.ndarray | None = None, true_tilt: np.ndarray | None = None) -> dict:
     e = np.asarray(errors, dtype=np.float64).ravel()
     out = {"pixels": int(e.size), "mean": float(e.mean()), "median": float(np.median(e))}
     for t in THRESHOLDS:
         out[f"<{t:g}"] = float((e < t).mean())
+    if pred_tilt is not None and true_tilt is not None:
+        true_sum = float(np.sum(true_tilt, dtype=np.float64))
+        out["relief"] = float(np.sum(pred_tilt, dtype=np.float64)) / true_sum if true_sum > 0 else float("nan")
     return out
 
 
@@ -90,31 +103,35 @@ def evaluate(predict, data_dirs, light_from: str = "auto") -> dict:
         sides = {p.color: lights[key(p)] for p in pairs}
     else:
         sides = {p.color: light_from for p in pairs}
-    groups: dict[str, list] = defaultdict(list)
-    per_image, everything = {}, []
+    groups: dict[str, list] = defaultdict(list)  # group -> [(errors, predicted tilt, true tilt)]
+    per_image = {}
     skipped: list[str] = []
-    for pair, err in evaluate_pairs(lambda pair, photo: predict(photo, sides[pair.color]), pairs, skipped):
-        group = kinds.get(key(pair), pair.group)
-        groups[group].append(err.ravel())
-        everything.append(err.ravel())
+    for pair, pred, truth in evaluate_pairs(lambda pair, photo: predict(photo, sides[pair.color]), pairs, skipped):
+        err = angular_error_deg(pred, truth)
+        groups[kinds.get(key(pair), pair.group)].append((err.ravel(), tilt_deg(pred).ravel(), tilt_deg(truth).ravel()))
         per_image[str(pair.color)] = float(err.mean())
-    if not everything:
+    if not per_image:
         raise ValueError(f"none of the {len(pairs)} pairs could be read; the first: {skipped[0]}")
+
+    def stats(parts: list) -> dict:
+        return summarize(*(np.concatenate(column) for column in zip(*parts)))
+
     return {
-        "overall": summarize(np.concatenate(everything)),
-        "groups": {g: summarize(np.concatenate(v)) for g, v in sorted(groups.items())},
+        "overall": stats([part for parts in groups.values() for part in parts]),
+        "groups": {g: stats(v) for g, v in sorted(groups.items())},
         "images": per_image,
         "warnings": warnings + [f"{why}; pair skipped" for why in skipped],
     }
 
 
 def format_report(result: dict) -> str:
-    head = f"{'group':<16}{'pixels':>10}{'mean°':>8}{'median°':>9}" + "".join(f"{'<' + format(t, 'g') + '°':>9}" for t in THRESHOLDS)
+    head = (f"{'group':<16}{'pixels':>10}{'mean°':>8}{'median°':>9}"
+            + "".join(f"{'<' + format(t, 'g') + '°':>9}" for t in THRESHOLDS) + f"{'relief':>8}")
     lines = [head]
 
     def row(name, s):
         return (f"{name:<16}{s['pixels']:>10}{s['mean']:>8.2f}{s['median']:>9.2f}"
-                + "".join(f"{100 * s[f'<{t:g}']:>8.1f}%" for t in THRESHOLDS))
+                + "".join(f"{100 * s[f'<{t:g}']:>8.1f}%" for t in THRESHOLDS) + f"{s.get('relief', float('nan')):>8.2f}")
 
     for g, s in result["groups"].items():
         lines.append(row(g, s))

@@ -101,3 +101,28 @@ def test_a_corrupt_pair_is_skipped_with_one_warning_and_the_rest_is_measured(tmp
     (tmp_path / "set" / "000_normal.png").write_bytes(b"")
     with pytest.raises(ValueError, match="none of the 2 pairs could be read; the first: "):
         evaluate(lambda photo, side: truths[10], [tmp_path / "set"])
+
+
+def test_relief_is_the_predicted_tilt_over_the_true_tilt(tmp_path):
+    """A flat map scores relief 0, the truth 1, and the truth's slopes halved about a half
+    (tilt is the angle, so halving the slope gives a little more than half the angle)."""
+    rows = [("000", "brick", 0.0), ("001", "wave", 90.0)]
+    truths = write_pairs(tmp_path / "set", rows, header=True)
+
+    def half(n):
+        m = np.concatenate([n[..., :2] * 0.5, n[..., 2:]], axis=-1)
+        return m / np.linalg.norm(m, axis=-1, keepdims=True)
+
+    def run(transform):
+        return evaluate(lambda photo, side: transform(truths[int(round(float(photo.mean()) * 255))]),
+                        [tmp_path / "set"])
+
+    flat = run(lambda n: np.dstack([np.zeros((16, 16, 2)), np.ones((16, 16, 1))]))
+    exact = run(lambda n: n)
+    halved = run(half)
+    assert flat["overall"]["relief"] == pytest.approx(0.0, abs=1e-3)
+    assert exact["overall"]["relief"] == pytest.approx(1.0, abs=1e-3)
+    assert 0.5 < halved["overall"]["relief"] < 0.6
+    for group in ("brick", "wave"):
+        assert exact["groups"][group]["relief"] == pytest.approx(1.0, abs=1e-3)
+    assert halved["overall"]["mean"] > exact["overall"]["mean"]
