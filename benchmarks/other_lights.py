@@ -52,7 +52,7 @@ HEADER = "id\tkind\tlighting\tslope_deg\tlight_azimuth\tlight_elevation\tseed"
 def setups(blender: str) -> list[tuple[str, dict]]:
     """(name, cycles_reference.py arguments without the azimuth) for each light set-up."""
     worlds = Path(subprocess.run([blender, "-c", "import bpy; print(bpy.utils.resource_path('LOCAL'))"],
-                                 check=True, capture_output=True, text=True).stdout.split()[-1])
+                                 check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
     worlds = worlds / "datafiles" / "studiolights" / "world"
 
     def sun(elevation: float) -> dict:

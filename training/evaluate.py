@@ -70,14 +70,19 @@ def tilt_deg(normals: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(np.clip(np.asarray(normals)[..., 2], -1.0, 1.0))).astype(np.float32)
 
 
-def summarize(errors: np.ndarray, pred_tilt: np.ndarray | None = None, true_tilt: np.ndarray | None = None) -> dict:
+MIN_RELIEF_TILT = 1.0  # degrees: below this mean true tilt (a flat map, 8-bit rounding) relief is None
+
+
+def summarize(errors: np.ndarray, pred_tilt_sum: float | None = None, true_tilt_sum: float | None = None) -> dict:
+    """Statistics of per-pixel errors; with the sums of predicted and true tilt over the same
+    pixels, also `relief` (None where the truth is too flat for the ratio to mean anything)."""
     e = np.asarray(errors, dtype=np.float64).ravel()
     out = {"pixels": int(e.size), "mean": float(e.mean()), "median": float(np.median(e))}
     for t in THRESHOLDS:
         out[f"<{t:g}"] = float((e < t).mean())
-    if pred_tilt is not None and true_tilt is not None:
-        true_sum = float(np.sum(true_tilt, dtype=np.float64))
-        out["relief"] = float(np.sum(pred_tilt, dtype=np.float64)) / true_sum if true_sum > 0 else float("nan")
+    if pred_tilt_sum is not None and true_tilt_sum is not None:
+        flat = true_tilt_sum < MIN_RELIEF_TILT * e.size
+        out["relief"] = None if flat else float(pred_tilt_sum / true_tilt_sum)
     return out
 
 
@@ -103,18 +108,19 @@ def evaluate(predict, data_dirs, light_from: str = "auto") -> dict:
         sides = {p.color: lights[key(p)] for p in pairs}
     else:
         sides = {p.color: light_from for p in pairs}
-    groups: dict[str, list] = defaultdict(list)  # group -> [(errors, predicted tilt, true tilt)]
+    groups: dict[str, list] = defaultdict(list)  # group -> [(errors, predicted tilt sum, true tilt sum)]
     per_image = {}
     skipped: list[str] = []
     for pair, pred, truth in evaluate_pairs(lambda pair, photo: predict(photo, sides[pair.color]), pairs, skipped):
         err = angular_error_deg(pred, truth)
-        groups[kinds.get(key(pair), pair.group)].append((err.ravel(), tilt_deg(pred).ravel(), tilt_deg(truth).ravel()))
+        tilts = (float(tilt_deg(pred).sum(dtype=np.float64)), float(tilt_deg(truth).sum(dtype=np.float64)))
+        groups[kinds.get(key(pair), pair.group)].append((err.ravel(), *tilts))
         per_image[str(pair.color)] = float(err.mean())
     if not per_image:
         raise ValueError(f"none of the {len(pairs)} pairs could be read; the first: {skipped[0]}")
 
     def stats(parts: list) -> dict:
-        return summarize(*(np.concatenate(column) for column in zip(*parts)))
+        return summarize(np.concatenate([p[0] for p in parts]), sum(p[1] for p in parts), sum(p[2] for p in parts))
 
     return {
         "overall": stats([part for parts in groups.values() for part in parts]),
@@ -131,7 +137,8 @@ def format_report(result: dict) -> str:
 
     def row(name, s):
         return (f"{name:<16}{s['pixels']:>10}{s['mean']:>8.2f}{s['median']:>9.2f}"
-                + "".join(f"{100 * s[f'<{t:g}']:>8.1f}%" for t in THRESHOLDS) + f"{s.get('relief', float('nan')):>8.2f}")
+                + "".join(f"{100 * s[f'<{t:g}']:>8.1f}%" for t in THRESHOLDS)
+                + (f"{s['relief']:>8.2f}" if s.get("relief") is not None else f"{'-':>8}"))
 
     for g, s in result["groups"].items():
         lines.append(row(g, s))

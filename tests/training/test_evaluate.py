@@ -126,3 +126,20 @@ def test_relief_is_the_predicted_tilt_over_the_true_tilt(tmp_path):
     for group in ("brick", "wave"):
         assert exact["groups"][group]["relief"] == pytest.approx(1.0, abs=1e-3)
     assert halved["overall"]["mean"] > exact["overall"]["mean"]
+
+
+def test_relief_of_a_flat_truth_is_none_and_the_json_stays_valid(tmp_path):
+    import json
+
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    flat = np.dstack([np.zeros((16, 16, 2), np.float32), np.ones((16, 16, 1), np.float32)])
+    write_normal_map(folder / "a_normal.png", flat, convention="opengl", bit_depth=8)  # 8-bit: tilt ~0.3°
+    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(folder / "a_color.png")
+    tilted = flat + np.array([0.2, 0.0, 0.0], np.float32)
+    result = evaluate(lambda photo, side: tilted / np.linalg.norm(tilted, axis=-1, keepdims=True), [folder])
+    assert result["overall"]["relief"] is None
+    json.loads(json.dumps(result["overall"], allow_nan=False))
+    from normalgen_training.evaluate import format_report
+
+    assert format_report(result).splitlines()[-1].split()[-1] == "-"
