@@ -30,11 +30,8 @@ def main():
     from normalgen.model_loading import load_model
     from normalgen.vectors import angular_error_deg
     from normalgen_training.dataset import load_pair
-    from normalgen_training.evaluate import _index_kinds, _index_lights
+    from normalgen_training.evaluate import _index_kinds, _index_lights, tilt_deg as slope  # degrees from +Z
     from normalgen_training.pairing import find_pairs
-
-    def slope(n):  # degrees from +Z, per pixel
-        return np.degrees(np.arccos(np.clip(n[..., 2], -1.0, 1.0)))
 
     # The same pairs, kinds and sides as `normalgen eval DIR --light-from index`, and like it each
     # pixel counts once, so the errors printed here are eval's.

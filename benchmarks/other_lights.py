@@ -31,13 +31,15 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from shading_vs_cycles import cycles  # noqa: E402
 
 from normalgen.imageio import atomic_write_bytes  # noqa: E402
 from normalgen.vectors import normals_from_height  # noqa: E402
@@ -65,17 +67,6 @@ def setups(blender: str) -> list[tuple[str, dict]]:
             ("flash", {"lamp": ("POINT", 3.0, 1.5, 84.0, None, 0.0)})]
     out += [(f"hdri-{name}", {"hdri": str(worlds / f"{name}.exr"), "sky": 1.0}) for name in HDRIS]
     return out
-
-
-def render(blender: str, height: np.ndarray, args: dict) -> np.ndarray:
-    with tempfile.TemporaryDirectory() as tmp:
-        h, out = Path(tmp) / "h.npy", Path(tmp) / "out.npy"
-        np.save(h, height.astype(np.float32))
-        cmd = [blender, str(ROOT / "benchmarks" / "cycles_reference.py"), str(h), str(out), "--rgb"]
-        for k, v in args.items():
-            cmd += [f"--{k.replace('_', '-')}"] + ([str(x) for x in v] if isinstance(v, tuple) else [str(v)])
-        subprocess.run(cmd, check=True, capture_output=True)
-        return np.load(out)
 
 
 def develop(radiance: np.ndarray) -> np.ndarray:
@@ -124,7 +115,7 @@ def main() -> None:
                 light["lamp"] = tuple(azimuth if v is None else v for v in light["lamp"])
             if "hdri" in light:
                 light["hdri_rotation"] = azimuth
-            radiance = render(args.blender, height, {**light, **material})
+            radiance = cycles(args.blender, height, rgb="", **light, **material)
             name = f"{i * len(lights) + j:03d}"
             write_pair(out, name, develop(radiance), normals)
             az, el = light_fit(radiance, normals)

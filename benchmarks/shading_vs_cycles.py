@@ -40,8 +40,9 @@ def cycles(blender: str, height: np.ndarray, **kw) -> np.ndarray:
         h, out = Path(tmp) / "h.npy", Path(tmp) / "out.npy"
         np.save(h, height.astype(np.float32))
         cmd = [blender, str(ROOT / "benchmarks" / "cycles_reference.py"), str(h), str(out)]
-        for k, v in kw.items():
-            cmd += [f"--{k.replace('_', '-')}"] + ([str(v)] if v != "" else [])
+        for k, v in kw.items():  # "" is a flag without a value; a tuple, several values
+            values = [str(x) for x in v] if isinstance(v, tuple) else ([str(v)] if v != "" else [])
+            cmd += [f"--{k.replace('_', '-')}"] + values
         subprocess.run(cmd, check=True, capture_output=True)
         return np.load(out)
 

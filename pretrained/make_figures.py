@@ -45,6 +45,12 @@ def _label(img, text):
     return img
 
 
+def to8(rgb):
+    import numpy as np
+
+    return np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None)
@@ -68,9 +74,6 @@ def main():
     from normalgen.vectors import angular_error_deg, encode_rgb
 
     model = load_model(args.model, light_from="right" if args.lit else "auto")
-
-    def to8(rgb):
-        return np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
 
     tiles = []
     for name in ("brick", "gravel", "grass"):
@@ -127,8 +130,7 @@ def other_lights_figure(data: Path, surface: int) -> None:
     default, lit = load_model(None, light_from="auto"), load_model(None, light_from="right")
 
     def tile(rgb, text):
-        img = np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
-        return _label(cv2.resize(img, (192, 192), interpolation=cv2.INTER_AREA), text)
+        return _label(cv2.resize(to8(rgb), (192, 192), interpolation=cv2.INTER_AREA), text)
 
     lines = []
     for kind in OTHER_LIGHTS_SHOWN:
