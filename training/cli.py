@@ -99,7 +99,8 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
 
     Pairs are <name>_color + <name>_normal, ambientCG _Color + _NormalGL/_NormalDX, or Poly Haven
     _diff_ + _nor_gl_/_nor_dx_. By default it fine-tunes the shipped model; the best weights end in
-    OUT/best.keras, usable as `normalgen convert --model OUT/best.keras`.
+    OUT/best.keras, usable as `normalgen convert --model OUT/best.keras`. On several machines, run
+    the same command on each with TF_CONFIG naming the cluster (see the README).
     """
     load_backend_quietly(start_devices=False)
     from .train import TrainError, TrainSettings, train as run_training

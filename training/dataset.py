@@ -105,12 +105,13 @@ class PatchDataset(keras.utils.PyDataset):
 
     def __init__(self, pairs: list[Pair], *, patch: int = 128, batch_size: int = 16, steps: int = 200,
                  seed: int = 0, cache: PairCache | None = None, scale_range=(0.5, 1.0), augment: bool = True,
-                 input_norm: str = "relative", light: str = "any", **kwargs):
+                 input_norm: str = "relative", light: str = "any", stream: int = 0, **kwargs):
         super().__init__(**kwargs)
         if not pairs:
             raise ValueError("no training pairs")
         self.pairs, self.patch, self.batch_size, self.steps = pairs, patch, batch_size, steps
         self.seed, self.scale_range, self.augment = seed, scale_range, augment
+        self.stream = stream  # another stream of patches from the same seed (one per training machine)
         self.input_norm = input_norm  # the model's: see normalgen.preprocess
         self.light = light  # the model's: "canonical" keeps a light from the right there
         self.cache = cache or PairCache()
@@ -127,7 +128,7 @@ class PatchDataset(keras.utils.PyDataset):
     def __getitem__(self, index):
         if not self.augment:
             return self._validation_batch(index)
-        rng = np.random.default_rng([self.seed, self.epoch, index])
+        rng = np.random.default_rng([self.seed, self.epoch, index] + ([self.stream] if self.stream else []))
         xs, ys = [], []
         for _ in range(self.batch_size):
             pair = self.pairs[int(rng.integers(len(self.pairs)))]

@@ -1,8 +1,8 @@
 """Where and how training runs: backend, devices, precision, XLA and the distribution strategy.
 
 - GPU (TensorFlow): mixed precision (bfloat16) and XLA; several GPUs (or a CPU split into logical
-  devices) through `tf.distribute.MirroredStrategy`. Several machines (`TF_CONFIG`) are refused
-  with a clear message: Keras 3's fit() does not work under MultiWorkerMirroredStrategy yet.
+  devices) through `tf.distribute.MirroredStrategy`; several machines (`TF_CONFIG` naming more
+  than one worker) through `MultiWorkerMirroredStrategy`, trained by `multi_worker.fit`.
 - CPU: `mixed_bfloat16` when the CPU has AVX512-BF16/AMX (measured 1.5x faster here), else
   float32; no XLA (it was slower on CPU here).
 - JAX / PyTorch backends: a single device, the same model and data code.
@@ -11,35 +11,42 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 
 import keras
 
 from normalgen.model_loading import cpu_has_bf16
 
+from . import multi_worker
+
 
 def configure(precision: str = "auto") -> dict:
-    """Set the dtype policy and pick a strategy. Returns a description and a `scope` context factory."""
+    """Set the dtype policy and pick a strategy. Returns a description, a `scope` context factory,
+    and `strategy` (None, or the tf.distribute strategy) with `multi_worker` (several machines).
+
+    Call it before TensorFlow runs anything (before a model is loaded): a multi-worker strategy
+    can only be made at program start. Raises RuntimeError on a TF_CONFIG that makes no sense.
+    """
     backend = keras.backend.backend()
     devices, replicas, scope, jit = ["cpu"], 1, contextlib.nullcontext, False
-    gpus = []
+    gpus, strategy, multi = [], None, False
+    try:
+        workers = multi_worker.cluster_workers()
+    except multi_worker.ClusterError as exc:
+        raise RuntimeError(str(exc)) from None
+    if len(workers) > 1 and backend != "tensorflow":
+        raise RuntimeError(f"training on several machines (TF_CONFIG) needs the TensorFlow backend, not {backend}")
     if backend == "tensorflow":
         import tensorflow as tf  # training only; inference code never imports TensorFlow directly
 
         gpus = tf.config.list_physical_devices("GPU")
         for g in gpus:
             tf.config.experimental.set_memory_growth(g, True)
-        strategy = None
-        workers = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {}).get("worker", [])
         if len(workers) > 1:
-            # MultiWorkerMirroredStrategy breaks inside Keras 3's fit() (PerReplica values reach
-            # the trainer: keras-team/keras#20585, open). Say so instead of failing mid-run.
-            raise RuntimeError("training on several machines (TF_CONFIG with several workers) is not "
-                               "supported by Keras 3 yet; train on one machine (all its GPUs are used)")
-        logical = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        if len(logical) > 1:  # several GPUs, or a CPU split into logical devices
-            strategy = tf.distribute.MirroredStrategy([d.name for d in logical])
+            strategy, multi = multi_worker.make_strategy(), True
+        else:
+            logical = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+            if len(logical) > 1:  # several GPUs, or a CPU split into logical devices
+                strategy = tf.distribute.MirroredStrategy([d.name for d in logical])
         if strategy is not None:
             replicas, scope = strategy.num_replicas_in_sync, strategy.scope
         devices = [g.name for g in gpus] or ["cpu"]
@@ -60,4 +67,5 @@ def configure(precision: str = "auto") -> dict:
         precision = "mixed_bfloat16" if (gpus or cpu_has_bf16()) else "float32"
     keras.config.set_dtype_policy(precision)
     return {"backend": backend, "devices": devices, "replicas": replicas, "scope": scope,
-            "precision": precision, "jit": jit}
+            "precision": precision, "jit": jit, "strategy": strategy, "multi_worker": multi,
+            "workers": max(1, len(workers))}

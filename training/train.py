@@ -22,7 +22,7 @@ from normalgen.imageio import atomic_write_bytes
 from normalgen.model import ModelConfig, build_model, config_of
 from normalgen.model_loading import load_model
 
-from . import runtime
+from . import multi_worker, runtime
 from .dataset import PairCache, PatchDataset, check_pairs
 from .grow import GrowError, added_layers, check_deepen, deepen, relight
 from .pairing import find_pairs
@@ -128,6 +128,8 @@ class TrainError(Exception):
 
 
 def _load_init_model(init: str) -> keras.Model:
+    """The starting model's weights, in float32 whatever the run's precision (they are copied into
+    the network that trains)."""
     if init == "scratch":
         return None
     if init == "pretrained":
@@ -136,10 +138,14 @@ def _load_init_model(init: str) -> keras.Model:
         path = Path(init)
     if not Path(path).is_file():
         raise TrainError(f"model to start from not found: {path} (use --from scratch to train a new one)")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
     try:
         return load_model(path)
     except ModelError as exc:
         raise TrainError(str(exc)) from None
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _schedule(settings: TrainSettings):
@@ -251,6 +257,10 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
         saved.val = settings.val or saved.val
         saved.workers = settings.workers
         settings = saved
+    try:  # first: a multi-worker strategy must exist before TensorFlow runs anything
+        env = runtime.configure(settings.precision)
+    except RuntimeError as exc:
+        raise TrainError(str(exc)) from None
     init = None if resume else _load_init_model(settings.init)  # a bad --from fails before any decoding
     if init is not None and settings.depth is not None:
         try:
@@ -282,12 +292,8 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
         log("no validation pairs (--val): best.keras is the epoch with the lowest error on its own training batches")
     run.mkdir(parents=True, exist_ok=True)  # only now: a run that cannot start leaves no folder
 
-    try:
-        env = runtime.configure(settings.precision)
-    except RuntimeError as exc:
-        raise TrainError(str(exc)) from None
     log(f"backend {env['backend']}, precision {env['precision']}, devices {env['devices']}, "
-        f"jit {env['jit']}, replicas {env['replicas']}")
+        f"jit {env['jit']}, replicas {env['replicas']}" + (f" on {env['workers']} machines" if env["multi_worker"] else ""))
     start_epoch = state["epochs_done"] if resume else 0
     with env["scope"]():
         if resume:
@@ -327,11 +333,38 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
     callbacks = _callbacks(run, settings, start_epoch)
     if deadline is not None:
         callbacks.append(TimeLimit(deadline))
-    model.fit(train_ds, validation_data=val_ds, epochs=settings.epochs, initial_epoch=start_epoch,
-              callbacks=callbacks, verbose=verbose)
+    if env["multi_worker"]:
+        _fit_on_several_machines(model, env, settings, pairs, cache, val_ds, start_epoch, callbacks, verbose)
+    else:
+        model.fit(train_ds, validation_data=val_ds, epochs=settings.epochs, initial_epoch=start_epoch,
+                  callbacks=callbacks, verbose=verbose)
     done = _read_state(run)["epochs_done"]
     if done < settings.epochs and minutes is not None:
         log(f"stopped after epoch {done} of {settings.epochs}: the {minutes:g} minutes are up; --resume continues")
-    if not (run / "best.keras").exists():
+    if not (run / "best.keras").exists() and (not env["multi_worker"] or multi_worker.is_chief(env["strategy"])):
         export_float32(model, run / "best.keras")
     return run
+
+
+def _fit_on_several_machines(model, env, settings: TrainSettings, pairs, cache, val_ds, start_epoch, callbacks,
+                             verbose) -> None:
+    """`model.fit` for a MultiWorkerMirroredStrategy (multi_worker.py): each worker draws its own
+    patches (worker 0 the same as a single machine would), one batch per local device a step."""
+    strategy = env["strategy"]
+    local = max(1, env["replicas"] // env["workers"])
+    config = config_of(model)
+
+    def worker_batches(worker: int):
+        ds = PatchDataset(pairs, patch=settings.patch, batch_size=settings.batch_size, steps=settings.steps * local,
+                          seed=settings.seed, stream=worker, cache=cache, input_norm=config.input_norm,
+                          light=config.light)
+        ds.epoch = start_epoch
+        while True:
+            for i in range(len(ds)):
+                yield ds[i]
+            ds.on_epoch_end()
+
+    multi_worker.fit(model, strategy, loss_fn=LOSSES[settings.loss], metric_fn=mean_angle_deg,
+                     train_batches=worker_batches, steps=settings.steps, epochs=settings.epochs,
+                     initial_epoch=start_epoch, val_batches=val_ds, callbacks=callbacks, verbose=verbose,
+                     jit_compile=env["jit"])
