@@ -8,7 +8,8 @@ NumPy release the GIL), `max_queue_size` batches are prefetched.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import keras
@@ -139,6 +140,20 @@ class PatchDataset(keras.utils.PyDataset):
             xs.append(normalize_photo(p, method=self.input_norm))
             ys.append(n)
         return np.stack(xs), np.stack(ys).astype(np.float32)
+
+    def endless(self, threads: int = 2):
+        """Batches epoch after epoch, from `epoch` on, made by `threads` threads at most two
+        each ahead of the one taken (fit() does this for a PyDataset; a custom loop uses this)."""
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            while True:
+                ahead = deque()
+                for i in range(len(self)):
+                    ahead.append(pool.submit(self.__getitem__, i))
+                    if len(ahead) > 2 * threads:
+                        yield ahead.popleft().result()
+                while ahead:
+                    yield ahead.popleft().result()
+                self.on_epoch_end()
 
     def _validation_batch(self, index):
         """Centre crops, no augmentation: patch² or, when a photo of the batch is smaller, the

@@ -359,10 +359,7 @@ def _fit_on_several_machines(model, env, settings: TrainSettings, pairs, cache, 
                           seed=settings.seed, stream=worker, cache=cache, input_norm=config.input_norm,
                           light=config.light)
         ds.epoch = start_epoch
-        while True:
-            for i in range(len(ds)):
-                yield ds[i]
-            ds.on_epoch_end()
+        return ds.endless(settings.workers)
 
     multi_worker.fit(model, strategy, loss_fn=LOSSES[settings.loss], metric_fn=mean_angle_deg,
                      train_batches=worker_batches, steps=settings.steps, epochs=settings.epochs,

@@ -41,3 +41,23 @@ def test_a_photo_with_an_exif_rotation_is_read_as_stored_like_its_normal_map(tmp
     photo, normals = load_pair(pairs[0])
     assert np.corrcoef(photo[..., 0].ravel(), np.tile(np.arange(64), 64))[0, 1] > 0.99  # not turned
     assert angular_error_deg(normals, truth).max() < 0.1
+
+
+def test_endless_batches_are_the_epochs_in_order_and_streams_differ(tmp_path):
+    for i in range(3):
+        _pair(tmp_path, f"p{i}", (64, 64), photo=Image.fromarray(
+            np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)))
+    pairs, _ = find_pairs([tmp_path])
+    ds = PatchDataset(pairs, patch=32, batch_size=2, steps=3, seed=5)
+    ds.epoch = 4  # a resumed run starts at its epoch
+    made = ds.endless(threads=3)
+    got = [next(made) for _ in range(7)]  # two epochs and a step of the third
+    ref = PatchDataset(pairs, patch=32, batch_size=2, steps=3, seed=5)
+    for k, (x, y) in enumerate(got):
+        ref.epoch = 4 + k // 3
+        rx, ry = ref[k % 3]
+        np.testing.assert_array_equal(x, rx)
+        np.testing.assert_array_equal(y, ry)
+    other = PatchDataset(pairs, patch=32, batch_size=2, steps=3, seed=5, stream=1)
+    other.epoch = 4
+    assert not np.array_equal(other[0][0], got[0][0])  # another machine's patches
