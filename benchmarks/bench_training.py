@@ -54,14 +54,14 @@ def main():
         synth.write_dataset(d, 16, 256, seed=99)
         pairs, _ = find_pairs([d])
         for workers in (1, 2):
-            ds = PatchDataset(pairs, patch=args.patch, batch_size=args.batch, steps=10**6, workers=workers)
-            ds[0]  # fill the cache: decoding happens once per pair
-            idx = iter(range(1, 10**6))
-            # PyDataset workers run __getitem__ in threads; time that many batches in parallel.
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(workers) as pool:
-                t = _median_time(lambda: list(pool.map(lambda _: ds[next(idx)], range(workers * 2))), args.repeats)
+            ds = PatchDataset(pairs, patch=args.patch, batch_size=args.batch, steps=10**6)
+            for i in range(len(pairs)):
+                ds.cache.get(pairs[i])  # decoding happens once per pair
+            # Batches made by `workers` threads, as fit() makes a PyDataset's and the multi-worker
+            # loop makes them (PatchDataset.endless).
+            batches = ds.endless(workers)
+            next(batches)
+            t = _median_time(lambda: [next(batches) for _ in range(workers * 2)], args.repeats)
             pipe = workers * 2 * args.batch / t
             print(f"input pipeline: {pipe:.0f} patches/s of {args.patch}² with {workers} worker(s)")
 
