@@ -1,75 +1,31 @@
-"""Training on several machines: TensorFlow's MultiWorkerMirroredStrategy, configured by TF_CONFIG.
-
-Every machine runs the same `normalgen train` command with its own TF_CONFIG (the cluster's
-addresses, and which of them this machine is). The data folders must be at the same paths on
-each machine, and the run folder (`--out`) on storage they all see, as TensorFlow asks of
-multi-worker checkpoints: worker 0, the chief, writes the logs and checkpoints there, and
-`--resume` reads them back on every machine. Each step every replica trains on its own batch
-(each worker draws its own patches), the gradients are summed across all machines, and every
-machine applies the same update, so all hold the same weights.
+"""Training on several machines: the epochs `model.fit` would run, under TensorFlow's
+MultiWorkerMirroredStrategy (the cluster comes from TF_CONFIG: `cluster.py`).
 
 Keras 3's `fit()` does not run under this strategy (keras-team/keras#20585, open: its trainer
-is handed PerReplica values), so `fit` here runs the epochs with a loop of its own and calls the
-callbacks `fit()` would (progress line, CSV and TensorBoard logs, checkpoints, time limit) on
-the chief only. A stop the chief decides (`--minutes`) is shared with the other workers before
-the next epoch, so none is left waiting for the others.
+is handed PerReplica values), so `fit` here is a loop of its own that calls the callbacks
+`fit()` would (progress line, CSV and TensorBoard logs, checkpoints, time limit), on the chief
+only. Each step every replica trains on its own batch (each machine draws its own patches),
+the gradients are summed across all machines, and every machine applies the same update, so
+all hold the same trainable weights. (Batch-norm moving statistics stay each machine's own, as
+under `fit()` with MirroredStrategy; the chief's are saved.) A stop the chief decides
+(`--minutes`) is shared with the other machines before the next epoch, so none is left waiting.
 
-TensorFlow only: the strategy is TensorFlow's. The model itself is the same Keras model.
+The data folders must be at the same paths on every machine and the run folder (`--out`) on
+storage they all see: the chief writes it, and `--resume` reads it on every machine. Machines
+are assumed to have the same number of devices. TensorFlow only: the strategy is TensorFlow's.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Callable, Iterator, Sequence
 
 import keras
 import numpy as np
 from keras import ops
 
+from .cluster import is_chief
+
 Batch = tuple[np.ndarray, np.ndarray]
-
-
-class ClusterError(ValueError):
-    """TF_CONFIG that cannot describe a cluster (one sentence for the user)."""
-
-
-def cluster_workers() -> list[str]:
-    """The worker addresses TF_CONFIG names ([] when it is unset or names no workers)."""
-    raw = os.environ.get("TF_CONFIG") or "{}"
-    try:
-        config = json.loads(raw)
-        workers = config.get("cluster", {}).get("worker", [])
-    except (ValueError, AttributeError):
-        raise ClusterError(f"TF_CONFIG is not a JSON object with a cluster: {raw[:80]!r}") from None
-    if not isinstance(workers, list):
-        raise ClusterError("TF_CONFIG's cluster.worker must be a list of host:port addresses")
-    if len(workers) > 1:
-        task = config.get("task", {})
-        index = task.get("index") if isinstance(task, dict) else None
-        if not (isinstance(task, dict) and task.get("type") == "worker" and isinstance(index, int)
-                and 0 <= index < len(workers)):
-            raise ClusterError(f"TF_CONFIG's task must be {{\"type\": \"worker\", \"index\": 0..{len(workers) - 1}}} "
-                               "naming this machine")
-    return workers
-
-
-def make_strategy():
-    """The strategy for the cluster in TF_CONFIG. Must run before TensorFlow does anything else."""
-    import tensorflow as tf
-
-    return tf.distribute.MultiWorkerMirroredStrategy()
-
-
-def is_chief(strategy) -> bool:
-    """Worker 0 writes the run folder; the others only train."""
-    resolver = strategy.cluster_resolver
-    return resolver is None or resolver.task_id in (0, None)
-
-
-def worker_index(strategy) -> int:
-    resolver = strategy.cluster_resolver
-    return int(resolver.task_id or 0) if resolver is not None else 0
 
 
 def fit(model: keras.Model, strategy, *, loss_fn: Callable, metric_fn: Callable,
@@ -79,10 +35,11 @@ def fit(model: keras.Model, strategy, *, loss_fn: Callable, metric_fn: Callable,
     """Train a compiled `model` (built in `strategy.scope()`) for epochs initial_epoch..epochs-1 of
     `steps` steps, as `model.fit` would; return the last epoch's logs.
 
-    train_batches(worker) yields that worker's batches for one replica each, epoch after epoch;
-    a worker with several devices takes one batch per device each step. val_batches are scored on
-    every worker (the same numbers; the chief's are logged). The logs carry the names fit() gives
-    them: loss, mean_angle_deg, val_loss, val_mean_angle_deg (the metric's name).
+    train_batches(k) yields the k-th machine's batches for one replica each, epoch after epoch;
+    a machine with several devices takes one batch per device each step. val_batches are scored
+    on the chief. The logs carry the names fit() gives them: loss, mean_angle_deg, val_loss,
+    val_mean_angle_deg (the metric's name). Not for mixed_float16: its loss scale would skip a
+    step on one machine (non-finite gradients there) while the others wait for it.
     """
     import tensorflow as tf
 
@@ -124,7 +81,7 @@ def fit(model: keras.Model, strategy, *, loss_fn: Callable, metric_fn: Callable,
         mean = tf.distribute.ReduceOp.MEAN
         return strategy.reduce(mean, loss, axis=None), strategy.reduce(mean, metric, axis=None)
 
-    predict = tf.function(lambda x: model(x, training=False))
+    predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
     @tf.function
     def stop_votes(flag):  # every worker's flag, summed over all of them
@@ -145,7 +102,7 @@ def fit(model: keras.Model, strategy, *, loss_fn: Callable, metric_fn: Callable,
             total_loss, total_metric = total_loss + float(loss), total_metric + float(metric)
             logs = {"loss": total_loss / (step + 1), metric_name: total_metric / (step + 1)}
             listeners.on_train_batch_end(step, logs)
-        if val_batches is not None:
+        if val_batches is not None and chief:
             logs.update(_validate(predict, loss_fn, metric_fn, metric_name, val_batches))
         listeners.on_epoch_end(epoch, logs)
         # A stop one worker decides (the chief's time limit) is every worker's, or the others hang.

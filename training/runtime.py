@@ -2,7 +2,7 @@
 
 - GPU (TensorFlow): mixed precision (bfloat16) and XLA; several GPUs (or a CPU split into logical
   devices) through `tf.distribute.MirroredStrategy`; several machines (`TF_CONFIG` naming more
-  than one worker) through `MultiWorkerMirroredStrategy`, trained by `multi_worker.fit`.
+  than one machine: `cluster.py`) through `MultiWorkerMirroredStrategy`, trained by `multi_worker.fit`.
 - CPU: `mixed_bfloat16` when the CPU has AVX512-BF16/AMX (measured 1.5x faster here), else
   float32; no XLA (it was slower on CPU here).
 - JAX / PyTorch backends: a single device, the same model and data code.
@@ -16,7 +16,7 @@ import keras
 
 from normalgen.model_loading import cpu_has_bf16
 
-from . import multi_worker
+from . import cluster
 
 
 def configure(precision: str = "auto") -> dict:
@@ -30,11 +30,16 @@ def configure(precision: str = "auto") -> dict:
     devices, replicas, scope, jit = ["cpu"], 1, contextlib.nullcontext, False
     gpus, strategy, multi = [], None, False
     try:
-        workers = multi_worker.cluster_workers()
-    except multi_worker.ClusterError as exc:
+        workers = cluster.cluster_tasks()
+    except cluster.ClusterError as exc:
         raise RuntimeError(str(exc)) from None
     if len(workers) > 1 and backend != "tensorflow":
         raise RuntimeError(f"training on several machines (TF_CONFIG) needs the TensorFlow backend, not {backend}")
+    if len(workers) > 1 and precision == "mixed_float16":
+        # Its loss scale skips a step where this machine's gradients overflow, while the others
+        # wait in that step's all-reduce for ever.
+        raise RuntimeError("mixed_float16 cannot train on several machines; use mixed_bfloat16 (the default "
+                           "on GPUs) or float32")
     if backend == "tensorflow":
         import tensorflow as tf  # training only; inference code never imports TensorFlow directly
 
@@ -42,7 +47,7 @@ def configure(precision: str = "auto") -> dict:
         for g in gpus:
             tf.config.experimental.set_memory_growth(g, True)
         if len(workers) > 1:
-            strategy, multi = multi_worker.make_strategy(), True
+            strategy, multi = cluster.make_strategy(), True
         else:
             logical = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
             if len(logical) > 1:  # several GPUs, or a CPU split into logical devices

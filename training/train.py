@@ -22,7 +22,7 @@ from normalgen.imageio import atomic_write_bytes
 from normalgen.model import ModelConfig, build_model, config_of
 from normalgen.model_loading import load_model
 
-from . import multi_worker, runtime
+from . import cluster, multi_worker, runtime
 from .dataset import PairCache, PatchDataset, check_pairs
 from .grow import GrowError, added_layers, check_deepen, deepen, relight
 from .pairing import find_pairs
@@ -242,8 +242,26 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
     first epoch that ends past this time budget, counted from now; `--resume` continues such a
     run later."""
     deadline = None if minutes is None else time.monotonic() + 60 * minutes
+    state = _read_state(Path(settings.out))
+    precision = state["settings"]["precision"] if (resume and state) else settings.precision
+    # First of all: a multi-worker strategy must exist before TensorFlow runs anything, and a
+    # machine that stops before it has joined its cluster leaves the others waiting for ever.
+    try:
+        env = runtime.configure(precision)
+    except RuntimeError as exc:
+        raise TrainError(str(exc)) from None
+    if not env["multi_worker"]:
+        return _train(settings, env, state, resume, log, verbose, deadline, minutes)
+    try:
+        with cluster.lost_machines_reported():
+            return _train(settings, env, state, resume, log, verbose, deadline, minutes)
+    except cluster.ClusterError as exc:
+        raise TrainError(str(exc)) from None
+
+
+def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool, log, verbose: int,
+           deadline: float | None, minutes: float | None) -> Path:
     run = Path(settings.out)
-    state = _read_state(run)
     if state and not resume:
         raise TrainError(f"{run} already holds a run ({state['epochs_done']} epochs); "
                          "pass --resume to continue it or choose another --out")
@@ -257,10 +275,6 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
         saved.val = settings.val or saved.val
         saved.workers = settings.workers
         settings = saved
-    try:  # first: a multi-worker strategy must exist before TensorFlow runs anything
-        env = runtime.configure(settings.precision)
-    except RuntimeError as exc:
-        raise TrainError(str(exc)) from None
     init = None if resume else _load_init_model(settings.init)  # a bad --from fails before any decoding
     if init is not None and settings.depth is not None:
         try:
@@ -318,10 +332,6 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
     light = config_of(model).light
     global_batch = settings.batch_size * env["replicas"]
     cache = PairCache()
-    train_ds = PatchDataset(pairs, patch=settings.patch, batch_size=global_batch, steps=settings.steps,
-                            seed=settings.seed, cache=cache, workers=settings.workers, max_queue_size=8,
-                            input_norm=input_norm, light=light)
-    train_ds.epoch = start_epoch
     val_ds = None
     if val_pairs:
         val_ds = PatchDataset(val_pairs, patch=settings.patch * 2, batch_size=8, augment=False, input_norm=input_norm)
@@ -336,12 +346,18 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
     if env["multi_worker"]:
         _fit_on_several_machines(model, env, settings, pairs, cache, val_ds, start_epoch, callbacks, verbose)
     else:
+        train_ds = PatchDataset(pairs, patch=settings.patch, batch_size=global_batch, steps=settings.steps,
+                                seed=settings.seed, cache=cache, workers=settings.workers, max_queue_size=8,
+                                input_norm=input_norm, light=light)
+        train_ds.epoch = start_epoch
         model.fit(train_ds, validation_data=val_ds, epochs=settings.epochs, initial_epoch=start_epoch,
                   callbacks=callbacks, verbose=verbose)
+    if env["multi_worker"] and not cluster.is_chief(env["strategy"]):
+        return run  # the chief writes the run folder and says how the run ended
     done = _read_state(run)["epochs_done"]
     if done < settings.epochs and minutes is not None:
         log(f"stopped after epoch {done} of {settings.epochs}: the {minutes:g} minutes are up; --resume continues")
-    if not (run / "best.keras").exists() and (not env["multi_worker"] or multi_worker.is_chief(env["strategy"])):
+    if not (run / "best.keras").exists():
         export_float32(model, run / "best.keras")
     return run
 
@@ -351,17 +367,17 @@ def _fit_on_several_machines(model, env, settings: TrainSettings, pairs, cache, 
     """`model.fit` for a MultiWorkerMirroredStrategy (multi_worker.py): each worker draws its own
     patches (worker 0 the same as a single machine would), one batch per local device a step."""
     strategy = env["strategy"]
-    local = max(1, env["replicas"] // env["workers"])
+    local = max(1, env["replicas"] // env["workers"])  # devices per machine, the same on each
     config = config_of(model)
 
-    def worker_batches(worker: int):
+    def machine_batches(machine: int):
         ds = PatchDataset(pairs, patch=settings.patch, batch_size=settings.batch_size, steps=settings.steps * local,
-                          seed=settings.seed, stream=worker, cache=cache, input_norm=config.input_norm,
+                          seed=settings.seed, stream=machine, cache=cache, input_norm=config.input_norm,
                           light=config.light)
         ds.epoch = start_epoch
         return ds.endless(settings.workers)
 
     multi_worker.fit(model, strategy, loss_fn=LOSSES[settings.loss], metric_fn=mean_angle_deg,
-                     train_batches=worker_batches, steps=settings.steps, epochs=settings.epochs,
+                     train_batches=machine_batches, steps=settings.steps, epochs=settings.epochs,
                      initial_epoch=start_epoch, val_batches=val_ds, callbacks=callbacks, verbose=verbose,
                      jit_compile=env["jit"])
