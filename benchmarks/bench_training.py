@@ -55,8 +55,8 @@ def main():
         pairs, _ = find_pairs([d])
         for workers in (1, 2):
             ds = PatchDataset(pairs, patch=args.patch, batch_size=args.batch, steps=10**6)
-            for i in range(len(pairs)):
-                ds.cache.get(pairs[i])  # decoding happens once per pair
+            for pair in pairs:
+                ds.cache.get(pair)  # decoding happens once per pair
             # Batches made by `workers` threads, as fit() makes a PyDataset's and the multi-worker
             # loop makes them (PatchDataset.endless).
             batches = ds.endless(workers)

@@ -73,6 +73,6 @@ def lost_machines_reported():
     try:
         yield
     except lost as exc:
-        first = (exc.message or "").strip().splitlines()[0][:160] if exc.message else type(exc).__name__
+        lines = (exc.message or "").strip().splitlines() or [type(exc).__name__]
         raise ClusterError(f"another machine of the cluster stopped or cannot be reached (see its log): "
-                           f"{first}") from None
+                           f"{lines[0][:160]}") from None

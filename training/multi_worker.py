@@ -123,4 +123,3 @@ def _validate(predict, loss_fn, metric_fn, metric_name: str, batches: Sequence[B
         metric += float(ops.mean(metric_fn(y, pred))) * n
         count += n
     return {"val_loss": loss / count, f"val_{metric_name}": metric / count} if count else {}
-

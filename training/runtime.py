@@ -21,14 +21,15 @@ from . import cluster
 
 def configure(precision: str = "auto") -> dict:
     """Set the dtype policy and pick a strategy. Returns a description, a `scope` context factory,
-    and `strategy` (None, or the tf.distribute strategy) with `multi_worker` (several machines).
+    `strategy` (None, or the tf.distribute strategy) and `workers` (machines; more than one means
+    a MultiWorkerMirroredStrategy).
 
     Call it before TensorFlow runs anything (before a model is loaded): a multi-worker strategy
     can only be made at program start. Raises RuntimeError on a TF_CONFIG that makes no sense.
     """
     backend = keras.backend.backend()
     devices, replicas, scope, jit = ["cpu"], 1, contextlib.nullcontext, False
-    gpus, strategy, multi = [], None, False
+    gpus, strategy = [], None
     try:
         workers = cluster.cluster_tasks()
     except cluster.ClusterError as exc:
@@ -47,7 +48,7 @@ def configure(precision: str = "auto") -> dict:
         for g in gpus:
             tf.config.experimental.set_memory_growth(g, True)
         if len(workers) > 1:
-            strategy, multi = cluster.make_strategy(), True
+            strategy = cluster.make_strategy()
         else:
             logical = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
             if len(logical) > 1:  # several GPUs, or a CPU split into logical devices
@@ -72,5 +73,5 @@ def configure(precision: str = "auto") -> dict:
         precision = "mixed_bfloat16" if (gpus or cpu_has_bf16()) else "float32"
     keras.config.set_dtype_policy(precision)
     return {"backend": backend, "devices": devices, "replicas": replicas, "scope": scope,
-            "precision": precision, "jit": jit, "strategy": strategy, "multi_worker": multi,
+            "precision": precision, "jit": jit, "strategy": strategy,
             "workers": max(1, len(workers))}

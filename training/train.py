@@ -7,7 +7,9 @@ TensorBoard logs. `resume=True` continues a killed run from its last epoch with 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -250,10 +252,8 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
         env = runtime.configure(precision)
     except RuntimeError as exc:
         raise TrainError(str(exc)) from None
-    if not env["multi_worker"]:
-        return _train(settings, env, state, resume, log, verbose, deadline, minutes)
     try:
-        with cluster.lost_machines_reported():
+        with cluster.lost_machines_reported() if env["workers"] > 1 else contextlib.nullcontext():
             return _train(settings, env, state, resume, log, verbose, deadline, minutes)
     except cluster.ClusterError as exc:
         raise TrainError(str(exc)) from None
@@ -307,7 +307,7 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
     run.mkdir(parents=True, exist_ok=True)  # only now: a run that cannot start leaves no folder
 
     log(f"backend {env['backend']}, precision {env['precision']}, devices {env['devices']}, "
-        f"jit {env['jit']}, replicas {env['replicas']}" + (f" on {env['workers']} machines" if env["multi_worker"] else ""))
+        f"jit {env['jit']}, replicas {env['replicas']}" + (f" on {env['workers']} machines" if env["workers"] > 1 else ""))
     start_epoch = state["epochs_done"] if resume else 0
     with env["scope"]():
         if resume:
@@ -331,7 +331,9 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
     input_norm = config_of(model).input_norm  # what this network was (or is being) trained on
     light = config_of(model).light
     global_batch = settings.batch_size * env["replicas"]
-    cache = PairCache()
+    # Training patches: one stream per machine when there are several (a machine's own index).
+    patches = functools.partial(PatchDataset, pairs, patch=settings.patch, seed=settings.seed, cache=PairCache(),
+                                input_norm=input_norm, light=light)
     val_ds = None
     if val_pairs:
         val_ds = PatchDataset(val_pairs, patch=settings.patch * 2, batch_size=8, augment=False, input_norm=input_norm)
@@ -343,16 +345,14 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
     callbacks = _callbacks(run, settings, start_epoch)
     if deadline is not None:
         callbacks.append(TimeLimit(deadline))
-    if env["multi_worker"]:
-        _fit_on_several_machines(model, env, settings, pairs, cache, val_ds, start_epoch, callbacks, verbose)
+    if env["workers"] > 1:
+        _fit_on_several_machines(model, env, settings, patches, val_ds, start_epoch, callbacks, verbose)
     else:
-        train_ds = PatchDataset(pairs, patch=settings.patch, batch_size=global_batch, steps=settings.steps,
-                                seed=settings.seed, cache=cache, workers=settings.workers, max_queue_size=8,
-                                input_norm=input_norm, light=light)
+        train_ds = patches(batch_size=global_batch, steps=settings.steps, workers=settings.workers, max_queue_size=8)
         train_ds.epoch = start_epoch
         model.fit(train_ds, validation_data=val_ds, epochs=settings.epochs, initial_epoch=start_epoch,
                   callbacks=callbacks, verbose=verbose)
-    if env["multi_worker"] and not cluster.is_chief(env["strategy"]):
+    if env["workers"] > 1 and not cluster.is_chief(env["strategy"]):
         return run  # the chief writes the run folder and says how the run ended
     done = _read_state(run)["epochs_done"]
     if done < settings.epochs and minutes is not None:
@@ -362,18 +362,15 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
     return run
 
 
-def _fit_on_several_machines(model, env, settings: TrainSettings, pairs, cache, val_ds, start_epoch, callbacks,
+def _fit_on_several_machines(model, env, settings: TrainSettings, patches, val_ds, start_epoch, callbacks,
                              verbose) -> None:
     """`model.fit` for a MultiWorkerMirroredStrategy (multi_worker.py): each worker draws its own
     patches (worker 0 the same as a single machine would), one batch per local device a step."""
     strategy = env["strategy"]
     local = max(1, env["replicas"] // env["workers"])  # devices per machine, the same on each
-    config = config_of(model)
 
     def machine_batches(machine: int):
-        ds = PatchDataset(pairs, patch=settings.patch, batch_size=settings.batch_size, steps=settings.steps * local,
-                          seed=settings.seed, stream=machine, cache=cache, input_norm=config.input_norm,
-                          light=config.light)
+        ds = patches(batch_size=settings.batch_size, steps=settings.steps * local, stream=machine)
         ds.epoch = start_epoch
         return ds.endless(settings.workers)
 
