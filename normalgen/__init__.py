@@ -1,12 +1,17 @@
 """normalgen: a photo of a surface in, a tangent-space normal map out (OpenGL convention by default).
 
 The public names are imported lazily (module `__getattr__`): `import normalgen` stays cheap, and
-Keras / TensorFlow load only when a model is actually needed.
+Keras / TensorFlow load only when a model is actually needed. Before they load, TensorFlow's
+oneDNN CPU kernels are preferred (`normalgen.onednn`: about twice as fast on AVX2 CPUs).
 """
 
 from __future__ import annotations
 
 import importlib
+
+from normalgen.onednn import prefer_onednn
+
+prefer_onednn()
 
 __version__ = "0.1.0"
 

@@ -329,6 +329,10 @@ def info(as_json, model_path):
     except NormalgenError as e:
         data["model_error"] = str(e)
     data["devices"] = _devices(data["backend"])
+    if data["backend"] == "tensorflow":
+        from normalgen.onednn import onednn_enabled
+
+        data["onednn"] = onednn_enabled()  # TensorFlow's faster CPU kernels (normalgen.onednn)
     if as_json:
         _emit(data)
     else:
@@ -343,6 +347,8 @@ def info(as_json, model_path):
         click.echo(f"model for --light-from: {data['light_side_model']}")
         click.echo(f"keras: {data['keras']} (backend: {data['backend']})")
         click.echo(f"devices: {', '.join(data['devices']) or 'none found'}")
+        if data.get("onednn") is not None:
+            click.echo(f"oneDNN CPU kernels: {'on' if data['onednn'] else 'off'}")
     if data["model_error"]:
         click.echo(f"error: {data['model_error']}", err=True)
         sys.exit(EXIT_FAILED)
