@@ -7,7 +7,7 @@ runs about twice as fast with oneDNN. Measured by `benchmarks/onednn_speed.py` o
 EPYC with AVX2, float32, one run, off against on:
 - a forward pass of 2 tiles of 752²: 1.89x (default model), 1.98x (one-side-light model);
 - a training step of 4 patches of 256²: 1.99x;
-- `bench_inference.py --sizes 4096` (a whole conversion): 30.5 s -> 18.7 s, two runs.
+- `bench_inference.py --sizes 4096` (a whole conversion), back to back: 30.1 s -> 18.3 s.
 
 `prefer_onednn()` sets `TF_ENABLE_ONEDNN_OPTS=1` unless the variable is already set: a user's
 `TF_ENABLE_ONEDNN_OPTS=0` wins. It must run before TensorFlow is imported, so the package's

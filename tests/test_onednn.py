@@ -21,13 +21,18 @@ PROBE = (
 )
 
 
-def probe(module: str, setting: str | None) -> list[str]:
+def fresh_env(setting: str | None = None) -> dict[str, str]:
+    """This environment for a fresh TensorFlow process, with TF_ENABLE_ONEDNN_OPTS unset or `setting`."""
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     env.update(PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
     if setting is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = setting
+    return env
+
+
+def probe(module: str, setting: str | None) -> list[str]:
     r = subprocess.run([sys.executable, "-c", PROBE.format(module=module)], capture_output=True, text=True,
-                       env=env, timeout=120, cwd=REPO)
+                       env=fresh_env(setting), timeout=120, cwd=REPO)
     assert r.returncode == 0, r.stderr
     return r.stdout.split()
 
@@ -51,10 +56,8 @@ def test_the_users_setting_wins():
 
 @pytest.mark.skipif(not X86, reason="normalgen only prefers oneDNN on x86-64")
 def test_info_reports_onednn():
-    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
-    env.update(PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
     code = "import sys; from normalgen.cli import main; main(sys.argv[1:])"
-    r = subprocess.run([sys.executable, "-c", code, "info", "--json"], capture_output=True, text=True, env=env,
-                       timeout=120, cwd=REPO)
+    r = subprocess.run([sys.executable, "-c", code, "info", "--json"], capture_output=True, text=True,
+                       env=fresh_env(), timeout=120, cwd=REPO)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["onednn"] in (True, None)
