@@ -4,6 +4,8 @@
 
 Prints, measured in this one run (medians over repeats):
 - synthesis: 256² pairs per second (one process; `normalgen synth --start` splits work);
+- checking pairs: pairs per second that `train` checks (decodes) before its first step, with 1
+  thread and with one per core;
 - input pipeline: augmented patches per second that PatchDataset produces, with 1 and 2 workers;
 - training: patches per second of the U-Net `train --from scratch` builds (no batch norm) and of
   the batch-normalised first model, in float32 and mixed_bfloat16, fed from memory, and whether
@@ -42,7 +44,7 @@ def main():
 
     from normalgen.model import ModelConfig, build_model, flops_per_pixel
     from normalgen_training import synth
-    from normalgen_training.dataset import PatchDataset
+    from normalgen_training.dataset import PairCache, PatchDataset, check_pairs
     from normalgen_training.pairing import find_pairs
     from normalgen_training.train import TrainSettings, cosine_loss
 
@@ -53,6 +55,12 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         synth.write_dataset(d, 16, 256, seed=99)
         pairs, _ = find_pairs([d])
+        checked = {}
+        for threads in sorted({1, os.cpu_count() or 1}):
+            t = _median_time(lambda: check_pairs(pairs, min_side=64, cache=PairCache(), threads=threads), args.repeats)
+            checked[threads] = len(pairs) / t
+            print(f"checking pairs: {checked[threads]:.0f} pairs/s of 256² with {threads} thread(s)")
+        print(f"checking pairs, {max(checked)} threads / 1: {checked[max(checked)] / checked[1]:.2f}x")
         for workers in (1, 2):
             ds = PatchDataset(pairs, patch=args.patch, batch_size=args.batch, steps=10**6)
             for pair in pairs:

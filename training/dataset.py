@@ -7,6 +7,7 @@ NumPy release the GIL), `max_queue_size` batches are prefetched.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -81,23 +82,35 @@ def skip_reason(pair: Pair, exc: Exception) -> str:
     return message
 
 
-def check_pairs(pairs: list[Pair], min_side: int) -> tuple[list[Pair], list[str]]:
+def check_pairs(pairs: list[Pair], min_side: int, cache: PairCache | None = None,
+                threads: int | None = None) -> tuple[list[Pair], list[str]]:
     """Drop pairs that cannot be decoded, differ in size, or are smaller than `min_side`; warn
-    about photos whose EXIF rotation is ignored (see load_pair)."""
-    good, warnings = [], []
-    for p in pairs:
+    about photos whose EXIF rotation is ignored (see load_pair).
+
+    Pairs are decoded by `threads` threads (default: one per CPU core; OpenCV releases the GIL)
+    through `cache` when one is given, so that training starts with the pairs it has just
+    checked in memory instead of decoding them a second time. The order of `pairs` is kept.
+    """
+    load = cache.get if cache is not None else load_pair
+
+    def check(p: Pair) -> tuple[bool, list[str]]:
         try:
-            photo, _ = load_pair(p)
+            photo, _ = load(p)
         except Exception as exc:  # a user's corrupt file must not stop training
-            warnings.append(f"{skip_reason(p, exc)}; pair skipped")
-            continue
+            return False, [f"{skip_reason(p, exc)}; pair skipped"]
         if min(photo.shape[:2]) < min_side:
-            warnings.append(f"{p.color}: smaller than {min_side} pixels; pair skipped")
-            continue
+            return False, [f"{p.color}: smaller than {min_side} pixels; pair skipped"]
         if exif_rotation(p.color) != 1:
-            warnings.append(f"{p.color}: its EXIF rotation is ignored, so that it lines up with its normal map "
-                            "as stored")
-        good.append(p)
+            return True, [f"{p.color}: its EXIF rotation is ignored, so that it lines up with its normal map "
+                          "as stored"]
+        return True, []
+
+    good, warnings = [], []
+    with ThreadPoolExecutor(threads or os.cpu_count() or 1) as pool:
+        for p, (ok, notes) in zip(pairs, pool.map(check, pairs)):
+            warnings += notes
+            if ok:
+                good.append(p)
     return good, warnings
 
 

@@ -286,7 +286,8 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
 
     pairs, warnings = find_pairs(settings.data)
     found = len(pairs)
-    pairs, bad = check_pairs(pairs, min_side=settings.patch // 2)
+    cache = PairCache()  # filled while checking, so the first epoch does not decode them again
+    pairs, bad = check_pairs(pairs, min_side=settings.patch // 2, cache=cache)
     for w in warnings + bad:
         log(f"warning: {w}")
     if not pairs:
@@ -298,7 +299,8 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
     val_pairs = []
     if settings.val:
         val_pairs, vwarn = find_pairs(settings.val)
-        val_pairs, vbad = check_pairs(val_pairs, min_side=settings.patch)
+        val_cache = PairCache()
+        val_pairs, vbad = check_pairs(val_pairs, min_side=settings.patch, cache=val_cache)
         for w in vwarn + vbad:
             log(f"warning: {w}")
     log(f"{len(pairs)} training pairs, {len(val_pairs)} validation pairs")
@@ -332,11 +334,12 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
     light = config_of(model).light
     global_batch = settings.batch_size * env["replicas"]
     # Training patches: one stream per machine when there are several (a machine's own index).
-    patches = functools.partial(PatchDataset, pairs, patch=settings.patch, seed=settings.seed, cache=PairCache(),
+    patches = functools.partial(PatchDataset, pairs, patch=settings.patch, seed=settings.seed, cache=cache,
                                 input_norm=input_norm, light=light)
     val_ds = None
     if val_pairs:
-        val_ds = PatchDataset(val_pairs, patch=settings.patch * 2, batch_size=8, augment=False, input_norm=input_norm)
+        val_ds = PatchDataset(val_pairs, patch=settings.patch * 2, batch_size=8, augment=False, input_norm=input_norm,
+                              cache=val_cache)
     if start_epoch >= settings.epochs:
         log(f"run already finished ({start_epoch} epochs)")
         return run

@@ -61,3 +61,25 @@ def test_endless_batches_are_the_epochs_in_order_and_streams_differ(tmp_path):
     other = PatchDataset(pairs, patch=32, batch_size=2, steps=3, seed=5, stream=1)
     other.epoch = 4
     assert not np.array_equal(other[0][0], got[0][0])  # another machine's patches
+
+
+def test_checking_keeps_the_order_skips_bad_pairs_and_fills_the_training_cache(tmp_path, monkeypatch):
+    import normalgen_training.dataset as dataset
+    from normalgen_training.dataset import PairCache
+
+    for i in range(6):
+        _pair(tmp_path, f"p{i}", (48, 48) if i != 4 else (16, 16))
+    (tmp_path / "p2_color.png").write_bytes(b"not a png")  # corrupt, between good ones
+    pairs, _ = find_pairs([tmp_path])
+    cache = PairCache()
+    good, warnings = check_pairs(pairs, min_side=32, cache=cache, threads=3)
+    assert [p.color.name for p in good] == ["p0_color.png", "p1_color.png", "p3_color.png", "p5_color.png"]
+    assert len(warnings) == 2 and "p2_color.png" in warnings[0] and "p4_color.png" in warnings[1]
+    assert "smaller than 32 pixels" in warnings[1]
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("a checked pair was decoded again")
+
+    monkeypatch.setattr(dataset, "load_pair", no_decoding)
+    x, y = PatchDataset(good, patch=32, batch_size=4, steps=2, cache=cache)[0]  # all from the cache
+    assert x.shape == (4, 32, 32, 3) and np.allclose(np.linalg.norm(y, axis=-1), 1, atol=1e-3)
