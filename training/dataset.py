@@ -45,6 +45,9 @@ class PairCache:
         item = load_pair(pair, self.max_side)
         size = item[0].nbytes + item[1].nbytes
         with self._lock:
+            if pair.color in self._items:  # another thread loaded it meanwhile: keep one copy
+                self._items.move_to_end(pair.color)
+                return self._items[pair.color]
             self._items[pair.color] = item
             self._bytes += size
             while self._bytes > self.budget and len(self._items) > 1:

@@ -83,3 +83,30 @@ def test_checking_keeps_the_order_skips_bad_pairs_and_fills_the_training_cache(t
     monkeypatch.setattr(dataset, "load_pair", no_decoding)
     x, y = PatchDataset(good, patch=32, batch_size=4, steps=2, cache=cache)[0]  # all from the cache
     assert x.shape == (4, 32, 32, 3) and np.allclose(np.linalg.norm(y, axis=-1), 1, atol=1e-3)
+
+
+def test_two_threads_loading_one_pair_keep_one_copy_and_count_its_bytes_once(tmp_path, monkeypatch):
+    import threading
+
+    import normalgen_training.dataset as dataset
+    from normalgen_training.dataset import PairCache
+
+    _pair(tmp_path, "a", (40, 40))
+    pairs, _ = find_pairs([tmp_path])
+    both_loading = threading.Barrier(2, timeout=10)
+    real_load = dataset.load_pair
+
+    def load_in_step(*args, **kwargs):
+        item = real_load(*args, **kwargs)
+        both_loading.wait()  # neither thread inserts until both have decoded the pair
+        return item
+
+    monkeypatch.setattr(dataset, "load_pair", load_in_step)
+    cache, got = PairCache(), []
+    threads = [threading.Thread(target=lambda: got.append(cache.get(pairs[0]))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 2 and got[0] is got[1]
+    assert cache._bytes == got[0][0].nbytes + got[0][1].nbytes
