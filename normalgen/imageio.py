@@ -119,14 +119,31 @@ def image_size(path) -> tuple[int, int]:
 
 def _read_rgb(path, *, max_pixels: int | None, honour_orientation: bool) -> np.ndarray:
     path = Path(path)
-    with _open_header(path) as img:
-        _check_pixel_limit(path, img.size, max_pixels)
-        orientation = _orientation(img) if honour_orientation else 1
-        if _bits_per_sample(path, img) > 8:
-            rgb = _decode_high_bit_depth(path, img)
-        else:
-            rgb = _decode_with_pillow(path, img)
-    return _apply_orientation(rgb, orientation)
+    try:
+        with _open_header(path) as img:
+            _check_pixel_limit(path, img.size, max_pixels)
+            orientation = _orientation(img) if honour_orientation else 1
+            if _bits_per_sample(path, img) > 8:
+                rgb = _decode_high_bit_depth(path, img)
+            else:
+                rgb = _decode_with_pillow(path, img)
+        return _apply_orientation(rgb, orientation)
+    except _Unidentified as unknown:
+        if path.suffix.lower() not in (".tif", ".tiff"):
+            raise
+        return _decode_tiff_pillow_cannot_open(path, max_pixels, unknown)
+
+
+def _decode_tiff_pillow_cannot_open(path: Path, max_pixels: int | None, unknown: ImageError) -> np.ndarray:
+    """TIFFs Pillow has no mode for, such as 32-bit float RGB (an HDR or raw export), through
+    OpenCV: decoded whole before the size check, as for EXR; float values are clipped to [0, 1]
+    and read like any photo's. A file OpenCV cannot decode either keeps Pillow's sentence."""
+    try:
+        arr = _imdecode(path)
+    except ImageError:
+        raise unknown from None
+    _check_pixel_limit(path, (arr.shape[1], arr.shape[0]), max_pixels)
+    return _opencv_to_rgb(arr)
 
 
 def _check_file(path: Path) -> None:
@@ -143,6 +160,10 @@ def _check_file(path: Path) -> None:
         raise ImageError(f"{path} is empty (0 bytes).")
 
 
+class _Unidentified(ImageError):
+    """Pillow does not know the file's format (or its header is corrupt)."""
+
+
 @contextlib.contextmanager
 def _open_header(path: Path):
     """Pillow-open `path` lazily (header only), turning every failure into one-sentence ImageError."""
@@ -152,7 +173,7 @@ def _open_header(path: Path):
         try:
             img = Image.open(path)
         except UnidentifiedImageError:
-            raise ImageError(f"{path} is not an image normalgen can read (unknown format or corrupt header).") from None
+            raise _Unidentified(f"{path} is not an image normalgen can read (unknown format or corrupt header).") from None
         except PermissionError:
             raise ImageError(f"cannot read {path}: permission denied.") from None
         except _DECODE_ERRORS as e:

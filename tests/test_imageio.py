@@ -126,6 +126,21 @@ def test_16bit_rgba_tiff(tmp_path):
     np.testing.assert_allclose(read_photo(p), a[..., 2::-1] / 65535.0, atol=1e-6)
 
 
+def test_float_rgb_tiff_that_pillow_cannot_open_is_read_through_opencv(tmp_path):
+    a = np.random.default_rng(4).uniform(-0.2, 1.2, (5, 7, 3)).astype(np.float32)
+    p = tmp_path / "hdr.tif"
+    assert cv2.imwrite(str(p), a[..., ::-1])  # 32-bit float RGB: no Pillow mode for it
+    with pytest.raises(Exception):
+        Image.open(p)
+    np.testing.assert_allclose(read_photo(p), np.clip(a, 0, 1), atol=1e-6)
+    with pytest.raises(ImageError, match=r"is 7×5 \(3.5e-05 MP\), above the"):
+        read_photo(p, max_pixels=34)
+    junk = tmp_path / "junk.tif"
+    junk.write_bytes(b"not a tiff at all")
+    with pytest.raises(ImageError, match="is not an image normalgen can read"):
+        read_photo(junk)
+
+
 def _oriented_jpeg(path, orientation):
     # Stored 8 high x 16 wide: left half red, right half blue, a green block top-left.
     a = np.zeros((8, 16, 3), np.uint8)
