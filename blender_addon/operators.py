@@ -51,7 +51,7 @@ class NORMALGEN_OT_generate_normal_map(bpy.types.Operator):
     bl_label = "Generate Normal Map"
     bl_options = {"REGISTER", "UNDO"}
 
-    strength: FloatProperty(name="Strength", default=1.0, min=0.0, soft_max=10.0)
+    strength: FloatProperty(name="Strength", default=1.0, min=0.0, max=100.0, soft_max=10.0)
     seamless: BoolProperty(name="Seamless", default=False)
     method: EnumProperty(name="Method", items=METHOD_ITEMS, default="MODEL")
     light_from: EnumProperty(name="Light from", items=LIGHT_ITEMS, default="AUTO")

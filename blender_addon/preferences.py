@@ -107,7 +107,7 @@ class NORMALGEN_AddonPreferences(bpy.types.AddonPreferences):
 class NORMALGEN_SceneSettings(bpy.types.PropertyGroup):
     """The options shown in the sidebar; the panel passes them to the operator."""
 
-    strength: FloatProperty(name="Strength", default=1.0, min=0.0, soft_max=10.0,
+    strength: FloatProperty(name="Strength", default=1.0, min=0.0, max=100.0, soft_max=10.0,
                             description="How strong the relief is")
     seamless: BoolProperty(name="Seamless", default=False,
                            description="Make the normal map tile without seams")

@@ -17,7 +17,7 @@ import numpy as np
 
 from normalgen.errors import ImageError, NormalgenError
 from normalgen.orientation import LIGHT_SIDES
-from normalgen.vectors import CONVENTIONS, apply_strength, convert_convention, normalize
+from normalgen.vectors import CONVENTIONS, apply_strength, check_strength, convert_convention, normalize
 
 METHODS = ("model", "sobel")
 DEFAULT_TILE = 768  # 4096²: 6x6 tiles of 752², redundancy 1.21; 8192²: 12x12, 1.21
@@ -62,9 +62,7 @@ def generate_normal_map(
     convention = _check_choice("convention", convention, CONVENTIONS)
     method = _check_choice("method", method, METHODS)
     light_from = _check_choice("light side", light_from, LIGHT_SIDES)
-    strength = float(strength)
-    if not strength >= 0.0:
-        raise NormalgenError(f"strength must be zero or more, not {strength}")
+    strength = check_strength(strength)
     if not 0.0 <= float(detail) <= 1.0:
         raise NormalgenError(f"detail must be between 0 and 1, not {detail}")
     if method == "sobel":

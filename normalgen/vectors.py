@@ -7,9 +7,14 @@ All arrays here are (..., 3) float32 unit vectors in the named convention.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from normalgen.errors import NormalgenError
+
 CONVENTIONS = ("opengl", "directx")
+MAX_STRENGTH = 100.0  # far past any useful exaggeration; far below where the maths overflows
 
 
 def check_convention(convention: str) -> str:
@@ -46,10 +51,20 @@ def decode_rgb(rgb: np.ndarray) -> np.ndarray:
     return np.where(norm > 1e-6, v / np.maximum(norm, 1e-6), flat).astype(np.float32)
 
 
+def check_strength(strength: float) -> float:
+    """`strength` as a float, or NormalgenError unless it is a number from 0 to MAX_STRENGTH."""
+    try:
+        value = float(strength)
+    except (TypeError, ValueError):
+        raise NormalgenError(f"strength must be a number, not {strength!r}.") from None
+    if not (math.isfinite(value) and 0.0 <= value <= MAX_STRENGTH):
+        raise NormalgenError(f"strength must be between 0 and {MAX_STRENGTH:g}, not {strength}.")
+    return value
+
+
 def apply_strength(normals: np.ndarray, strength: float) -> np.ndarray:
     """Scale the slope (x/z, y/z) by `strength` and renormalise: 0 is flat, 1 leaves it as is."""
-    if strength < 0:
-        raise ValueError("strength must be zero or more")
+    strength = check_strength(strength)
     n = np.asarray(normals, dtype=np.float32)
     if strength == 1.0:
         return n.copy()

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from normalgen.errors import NormalgenError
 from normalgen.vectors import (
     angular_error_deg,
     apply_strength,
@@ -57,5 +58,8 @@ def test_strength():
     np.testing.assert_allclose(apply_strength(n, 1.0), n)
     doubled = apply_strength(n, 2.0)
     np.testing.assert_allclose(doubled[..., :2] / doubled[..., 2:], 2 * n[..., :2] / n[..., 2:], rtol=1e-4)
-    with pytest.raises(ValueError):
-        apply_strength(n, -1.0)
+    for bad in (-1.0, float("inf"), float("nan"), 1e40, "strong"):
+        with pytest.raises(NormalgenError, match="strength must be"):
+            apply_strength(n, bad)
+    steep = apply_strength(n, 100.0)  # the largest allowed: still finite unit vectors
+    np.testing.assert_allclose(np.linalg.norm(steep, axis=-1), 1.0, atol=1e-5)
