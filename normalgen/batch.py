@@ -35,7 +35,7 @@ from normalgen.imageio import (
     write_normal_map,
 )
 from normalgen.orientation import LIGHT_SIDES
-from normalgen.vectors import check_convention
+from normalgen.vectors import check_convention, check_strength
 
 FORMATS = ("png", "tif", "exr")
 
@@ -75,6 +75,9 @@ class ConvertOptions:
             raise OutputError("the normal-map and height-map suffixes must differ.")
         if not self.suffix and self.output_dir is None:
             raise OutputError("an empty --suffix needs -o DIR, or outputs could overwrite the inputs.")
+        check_strength(self.strength)
+        if self.output_dir is not None and Path(self.output_dir).is_dir():
+            check_writable(Path(self.output_dir))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,6 +175,18 @@ def _walk_folder(folder: Path, recursive: bool) -> list[Path]:
     return found
 
 
+def glob_base(pattern: str | os.PathLike) -> Path:
+    """The folder a glob pattern starts from: its leading parts without wildcards
+    (``scans/**/*.jpg`` -> ``scans``, ``*.png`` -> ``.``)."""
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts[:-1]:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
+
+
 def find_inputs(inputs: Sequence[str | os.PathLike], options: ConvertOptions) -> list[_Found]:
     """Expand INPUTs into photos, in the order given, each once, without our own outputs."""
     suffixes = (options.suffix, options.height_suffix)
@@ -196,7 +211,8 @@ def find_inputs(inputs: Sequence[str | os.PathLike], options: ConvertOptions) ->
                     files += _walk_folder(Path(m), options.recursive)
             if not files:
                 found.append(_Found(p, problem=f"no images match {raw}."))
-            found += [_Found(f) for f in files]
+            base = glob_base(raw)  # -o keeps the sub-folders below it, as for a folder INPUT
+            found += [_Found(f, root=base) for f in files]
         else:
             found.append(_Found(p, problem=f"{p} does not exist."))
     seen: set[Path] = set()
@@ -261,10 +277,11 @@ def load_model_for(options: ConvertOptions, model_path=None):
     """The Keras model for method "model" (ModelError if missing or corrupt); None for "sobel"."""
     if options.method != "model":
         return None
-    from normalgen.model_loading import check_light_side, load_model  # imports Keras: only when needed
+    from normalgen.model_loading import check_light_side, load_model, resolve_precision  # imports Keras: only when needed
 
     model = load_model(model_path, light_from=options.light_from)
     check_light_side(model, options.light_from)
+    resolve_precision()  # a bad $NORMALGEN_PRECISION is found here, before any file
     return model
 
 
@@ -286,6 +303,7 @@ def convert_file(
         from normalgen.inference import generate_height_map, generate_normal_map
 
         _make_folder(job.output.parent)  # before the expensive part: a bad -o DIR fails fast
+        check_writable(job.output.parent)
         photo = read_photo(job.input, max_pixels=options.max_pixels, as_float=False)  # 1/4 the memory
         extra = {} if options.detail is None else {"detail": options.detail}
         normals = generate_normal_map(
@@ -320,6 +338,12 @@ def convert_file(
             traceback=traceback.format_exc(),
         )
     return FileResult(job.input, "converted", job.output, job.height_output)
+
+
+def check_writable(folder: Path) -> None:
+    """OutputError unless new files can be made in `folder` (permissions, read-only file system)."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write to the output folder {folder}: permission denied or read-only.")
 
 
 def _make_folder(folder: Path) -> None:

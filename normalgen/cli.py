@@ -9,7 +9,8 @@ Exit codes: 0 every file converted or skipped; 1 some file failed (the others ar
 each failure is one ``error: PATH: reason`` line on stderr); 2 nothing was done because the
 invocation is wrong: click's usage errors, and fatal problems found before the first file
 (a missing or corrupt --model, an output format this build cannot write) as one ``error:`` line.
-130 on Ctrl-C (finished files stay; re-run the same command to resume).
+130 on Ctrl-C, 143 on SIGTERM and 129 on SIGHUP (finished files stay, the file being written
+leaves no temporary file; re-run the same command to resume).
 
 ``--progress json`` (for the Blender add-on, which runs this as a subprocess) prints one JSON
 object per line on stdout, flushed:
@@ -33,6 +34,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -41,6 +43,7 @@ import click
 from normalgen import __version__
 from normalgen.errors import NormalgenError, one_clause
 from normalgen.native_log import load_backend_quietly
+from normalgen.vectors import MAX_STRENGTH
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -203,7 +206,8 @@ def _make_reporter(mode: str, quiet: bool):
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write outputs here (created if needed), keeping sub-folders of folder INPUTs.")
+              help="Write outputs here (created if needed), keeping the sub-folders below a folder INPUT "
+              "or a glob's fixed part (scans/**/*.jpg: those below scans).")
 @click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders of folder INPUTs (and ** in globs).")
 @click.option("--suffix", default="_normal", show_default=True, help="Appended to each photo's name.")
 @click.option("--format", "fmt", type=click.Choice(["png", "tif", "exr"]), default="png", show_default=True,
@@ -212,7 +216,7 @@ def _make_reporter(mode: str, quiet: bool):
               help="Bits per channel for png/tif  [default: png 8, tif 16].")
 @click.option("--convention", type=click.Choice(["opengl", "directx"]), default="opengl", show_default=True,
               help="Green up (OpenGL: Blender, Maya) or down (DirectX: Unreal, 3ds Max).")
-@click.option("--strength", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--strength", type=click.FloatRange(0, MAX_STRENGTH), default=1.0, show_default=True,
               help="Scale the slopes: 0 is flat, above 1 exaggerates.")
 @click.option("--seamless", is_flag=True, help="Make the maps tile (wrap at the borders).")
 @click.option("--method", type=click.Choice(["model", "sobel"]), default="model", show_default=True,
@@ -260,19 +264,41 @@ def convert(inputs, output_dir, recursive, suffix, fmt, bit_depth, convention, s
         overwrite=overwrite,
         max_pixels=DEFAULT_MAX_PIXELS if max_megapixels is None else int(max_megapixels * 1e6),
     )
+    _stop_like_ctrl_c_on(("SIGTERM", "SIGHUP"))
     try:
-        options.validate()
-        if options.method == "model":
-            load_backend_quietly()
-        model = batch.load_model_for(options, model_path)
-    except NormalgenError as e:
-        _fatal(str(e), json_mode=json_mode)
-    try:
+        try:
+            options.validate()
+            if options.method == "model":
+                load_backend_quietly()
+            model = batch.load_model_for(options, model_path)
+        except NormalgenError as e:
+            _fatal(str(e), json_mode=json_mode)
         summary = batch.run(inputs, options, model=model, reporter=_make_reporter(progress_mode, quiet))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # Ctrl-C, or a signal from _stop_like_ctrl_c_on
         click.echo("\ninterrupted; finished files are kept, run the same command again to resume.", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(getattr(e, "exit_code", EXIT_INTERRUPTED))
     sys.exit(summary.exit_code)
+
+
+class _Stopped(KeyboardInterrupt):
+    """A termination signal, raised where the program is, like Ctrl-C: the file being written
+    loses only its temporary file. Exit status 128 + the signal's number, as a shell reports it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.exit_code = 128 + signum
+
+
+def _stop_like_ctrl_c_on(names) -> None:
+    """Handle these signals (those this platform has) as Ctrl-C is handled: `kill`, a closed
+    terminal or a job scheduler's stop then leave no temporary files behind."""
+
+    def stop(signum, frame):
+        raise _Stopped(signum)
+
+    for name in names:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
 
 
 # --------------------------------------------------------------------------------------------
@@ -308,7 +334,12 @@ def info(as_json, model_path):
 
     Exit status 1 when the model cannot be loaded (everything else is still shown).
     """
-    load_backend_quietly()
+    try:
+        load_backend_quietly()
+    except NormalgenError as e:  # info is what people run when things are broken: say what works
+        click.echo(f"normalgen {__version__}")
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_FAILED)
     import keras
 
     from normalgen.model import config_of

@@ -73,9 +73,11 @@ def check_light_side(model: keras.Model, light_from: str) -> None:
 
 def resolve_precision(precision: str | None = None) -> str:
     """'float32' or 'bfloat16': the argument, else $NORMALGEN_PRECISION, else 'auto' resolved."""
-    choice = (precision or os.environ.get(PRECISION_ENV) or "auto").lower()
+    raw = precision or os.environ.get(PRECISION_ENV) or "auto"
+    choice = raw.strip().lower()
     if choice not in PRECISIONS:
-        raise ValueError(f"unknown precision {choice!r}: use one of {', '.join(PRECISIONS)}")
+        where = "" if precision else f" in ${PRECISION_ENV}"
+        raise ModelError(f"unknown precision {raw!r}{where}; use one of {', '.join(PRECISIONS)}.")
     if choice != "auto":
         return choice
     fast_bf16 = (

@@ -19,6 +19,8 @@ import re
 import subprocess
 import sys
 
+from normalgen.errors import NormalgenError, one_clause
+
 # Known harmless lines, by what they say: an absl-formatted I/W/E line (I0000 00:00:... file.cc:N])
 # with one of these messages, or one of TensorFlow's notices about its CPU build. Fatal "F" lines
 # and any other message pass.
@@ -89,7 +91,14 @@ def load_backend_quietly(start_devices: bool = True) -> None:
     filtered out. Training passes start_devices=False: a multi-worker TensorFlow strategy must be
     made before the first op."""
     with native_stderr_filtered():
-        import keras
+        try:
+            import keras
+        except (ImportError, ValueError) as e:  # ValueError: Keras does not know the backend's name
+            backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+            raise NormalgenError(
+                f"cannot load Keras with the {backend} backend ({one_clause(e)}); install it, or set "
+                "KERAS_BACKEND to an installed one (tensorflow, jax or torch)."
+            ) from None
 
         if start_devices:
             keras.ops.convert_to_numpy(keras.ops.zeros((1,)))  # the first op finds the devices

@@ -11,7 +11,7 @@ from PIL import Image
 
 from normalgen import batch
 from normalgen.batch import ConvertOptions, Reporter, find_inputs, plan, run
-from normalgen.errors import OutputError
+from normalgen.errors import NormalgenError, OutputError
 from normalgen.imageio import read_normal_map
 
 
@@ -86,6 +86,22 @@ def test_output_paths(tmp_path):
     assert job.output == out / "rock_normal.png"  # a file given by name goes straight into -o
 
 
+def test_a_glob_keeps_the_sub_folders_below_its_fixed_part_under_o(tmp_path, monkeypatch):
+    # Per-material folders that all hold albedo.jpg must not clash under -o.
+    photo(tmp_path / "scans" / "rock" / "albedo.png")
+    photo(tmp_path / "scans" / "rock" / "wet" / "albedo.png")
+    photo(tmp_path / "scans" / "bark" / "albedo.png")
+    out = tmp_path / "maps"
+    monkeypatch.chdir(tmp_path)
+    jobs = plan(["scans/**/*.png"], sobel(recursive=True, output_dir=out))
+    assert [j.problem for j in jobs] == [None] * 3
+    assert sorted(j.output.relative_to(out).as_posix() for j in jobs) == [
+        "bark/albedo_normal.png", "rock/albedo_normal.png", "rock/wet/albedo_normal.png"]  # fmt: skip
+    [job] = plan(["scans/rock/*.png"], sobel(output_dir=out))
+    assert job.output == out / "albedo_normal.png"
+    assert batch.glob_base("*.png") == Path(".") and batch.glob_base("/a/b*/c/*.jpg") == Path("/a")
+
+
 def test_clashing_outputs_fail_up_front(tmp_path):
     photo(tmp_path / "wall.png")
     photo(tmp_path / "wall.jpg")
@@ -102,6 +118,33 @@ def test_bad_options_are_refused_before_any_work(tmp_path):
     with pytest.raises(OutputError, match="bit"):
         sobel(format="png", bit_depth=12).validate()
     sobel(suffix="", output_dir=tmp_path).validate()
+    for strength in (-1.0, float("inf"), float("nan"), 101.0):
+        with pytest.raises(NormalgenError, match="strength must be between 0 and 100"):
+            sobel(strength=strength).validate()
+
+
+def test_an_output_folder_that_cannot_be_written_is_found_before_any_photo_is_read(tmp_path, monkeypatch):
+    """-o that exists but refuses writes is a fatal option error; a photo's own read-only folder
+    fails that photo before it is read or predicted. (Denied through os.access: as root a chmod
+    would not stop the writes, and CI may run as root.)"""
+    import normalgen.inference as inference
+
+    photo(tmp_path / "ro" / "a.png")
+    photo(tmp_path / "rw" / "b.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    read_only = {out, tmp_path / "ro"}
+    real_access = os.access
+    monkeypatch.setattr(batch.os, "access", lambda p, mode: not (Path(p) in read_only and mode & os.W_OK) and real_access(p, mode))
+    with pytest.raises(OutputError, match=f"cannot write to the output folder {out}"):
+        sobel(output_dir=out).validate()
+    predicted = []
+    real = inference.generate_normal_map
+    monkeypatch.setattr(inference, "generate_normal_map", lambda image, **kw: predicted.append(1) or real(image, **kw))
+    rec = Recorder()
+    summary = run([tmp_path / "ro", tmp_path / "rw"], sobel(), reporter=rec)
+    assert (summary.converted, summary.failed, len(predicted)) == (1, 1, 1)
+    assert (tmp_path / "rw" / "b_normal.png").exists() and not (tmp_path / "ro" / "a_normal.png").exists()
 
 
 # ---------------------------------------------------------------- conversion

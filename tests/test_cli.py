@@ -203,32 +203,108 @@ def test_output_folder_that_cannot_be_created(tmp_path):
     assert len(error_lines(r)) == 2 and "Traceback" not in r.stderr
 
 
-def test_read_only_output_folder(tmp_path, monkeypatch):
-    """As root, permission bits do not stop writes; the refusal is simulated at os.open then."""
+def test_a_write_refused_when_the_file_is_created_fails_that_file_cleanly(tmp_path, monkeypatch):
+    """The folder looked writable (a network share, a quota, root on a read-only bind): the
+    refusal comes at os.open."""
     from normalgen import imageio
 
     photo(tmp_path / "a.png")
     out = tmp_path / "ro"
     out.mkdir()
-    if os.geteuid() == 0:
-        real_open = os.open
+    real_open = os.open
 
-        def denied(path, flags, *a, **kw):
-            if str(path).startswith(str(out)) and flags & os.O_CREAT:
-                raise PermissionError(13, "Permission denied")
-            return real_open(path, flags, *a, **kw)
+    def denied(path, flags, *a, **kw):
+        if str(path).startswith(str(out)) and flags & os.O_CREAT:
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *a, **kw)
 
-        monkeypatch.setattr(imageio.os, "open", denied)
-    else:
-        out.chmod(0o500)
-    try:
-        r = invoke("convert", tmp_path / "a.png", "--method", "sobel", "-o", out)
-    finally:
-        out.chmod(0o700)
+    monkeypatch.setattr(imageio.os, "open", denied)
+    r = invoke("convert", tmp_path / "a.png", "--method", "sobel", "-o", out)
     assert r.exit_code == 1
     [line] = error_lines(r)
     assert "is not writable" in line
     assert os.listdir(out) == []
+
+
+def test_an_output_folder_that_refuses_writes_is_fatal_before_the_model_loads(tmp_path, monkeypatch):
+    from normalgen import batch
+
+    photo(tmp_path / "a.png")
+    out = tmp_path / "ro"
+    out.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(batch.os, "access", lambda p, mode: not (Path(p) == out and mode & os.W_OK) and real_access(p, mode))
+    monkeypatch.setattr(batch, "load_model_for", lambda *a: pytest.fail("the model was loaded"))
+    r = invoke("convert", tmp_path / "a.png", "-o", out)
+    assert r.exit_code == 2
+    assert error_lines(r) == [f"error: cannot write to the output folder {out}: permission denied or read-only."]
+
+
+def test_strength_must_be_a_finite_number_up_to_100():
+    for bad in ("nan", "inf", "1e40", "101"):
+        r = CliRunner().invoke(cli.cli, ["convert", "x.png", "--strength", bad])
+        assert r.exit_code == 2 and "strength" in r.output.lower(), (bad, r.output)
+
+
+def test_ctrl_c_while_the_model_loads_is_an_interruption_not_a_failure(tmp_path, monkeypatch):
+    from normalgen import batch
+
+    photo(tmp_path / "a.png")
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "load_model_for", interrupted)
+    r = invoke("convert", tmp_path / "a.png")
+    assert r.exit_code == 130 and "interrupted; finished files are kept" in r.stderr
+
+
+def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """kill, a closed terminal or a scheduler stop the batch as Ctrl-C does, exit 128 + signal."""
+    import signal
+
+    from normalgen import imageio
+
+    for i in range(2):
+        photo(tmp_path / f"p{i}.png", seed=i)
+
+    def terminated_while_syncing(fd):
+        os.kill(os.getpid(), signal.SIGTERM)  # Python runs the handler before this returns
+
+    def not_handled(signum, frame):  # instead of the default, which would end pytest
+        raise RuntimeError("convert did not handle SIGTERM")
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    monkeypatch.setattr(imageio.os, "fsync", terminated_while_syncing)
+    try:
+        signal.signal(signal.SIGTERM, not_handled)
+        r = invoke("convert", tmp_path, "--method", "sobel")
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+    assert r.exit_code == 128 + signal.SIGTERM, r.output
+    assert "interrupted" in r.stderr
+    assert sorted(os.listdir(tmp_path)) == ["p0.png", "p1.png"]  # no half file, no temp file
+
+
+def test_a_keras_backend_that_is_not_installed_is_one_sentence():
+    env = {"KERAS_BACKEND": "no_such_backend"}
+    r = run_subprocess("info", env_extra=env)
+    assert r.returncode == 1 and r.stdout.startswith("normalgen "), r.stderr
+    assert r.stderr.strip() == ("error: cannot load Keras with the no_such_backend backend (Unable to import "
+                                "backend : no_such_backend); install it, or set KERAS_BACKEND to an installed "
+                                "one (tensorflow, jax or torch).")  # fmt: skip
+    r = run_subprocess("convert", "x.png", env_extra=env)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_a_bad_precision_in_the_environment_is_fatal_before_any_file(tmp_path, tiny_model_path):
+    photo(tmp_path / "a.png")
+    r = invoke("convert", tmp_path, "--model", tiny_model_path, env={"NORMALGEN_PRECISION": "fp16"})
+    assert r.exit_code == 2
+    assert error_lines(r) == ["error: unknown precision 'fp16' in $NORMALGEN_PRECISION; use one of auto, "
+                              "float32, bfloat16."]  # fmt: skip
+    assert sorted(os.listdir(tmp_path)) == ["a.png"]
 
 
 def test_exr_or_fatal_before_any_file(tmp_path):

@@ -148,8 +148,11 @@ def test_bf16_twin_is_close_to_float32(tiny_model, monkeypatch):
     x = normalize_photo(smooth_photo((64, 64)))[None]
     err = angular_error_deg(np.asarray(twin.predict_on_batch(x)), np.asarray(tiny_model.predict_on_batch(x)))
     assert 0 < err.mean() < 1.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ModelError, match="unknown precision 'float8'; use one of"):
         resolve_precision("float8")
+    monkeypatch.setenv("NORMALGEN_PRECISION", "fp16")
+    with pytest.raises(ModelError, match=r"'fp16' in \$NORMALGEN_PRECISION"):
+        resolve_precision()
 
 
 def test_height_map_reads_the_named_convention():
