@@ -76,8 +76,15 @@ class ConvertOptions:
         if not self.suffix and self.output_dir is None:
             raise OutputError("an empty --suffix needs -o DIR, or outputs could overwrite the inputs.")
         check_strength(self.strength)
-        if self.output_dir is not None and Path(self.output_dir).is_dir():
-            check_writable(Path(self.output_dir))
+        if self.detail is not None and self.method != "sobel":
+            raise NormalgenError("--detail applies only to --method sobel; the model reads the detail from the photo.")
+        if self.output_dir is not None:
+            out = Path(self.output_dir)
+            if out.is_dir():
+                check_writable(out)
+            elif not out.exists() and out.suffix.lower() in PHOTO_EXTENSIONS + tuple("." + f for f in FORMATS):
+                raise OutputError(f"-o takes a folder, and {out} looks like a file name; name a folder "
+                                  f"(each output is named <photo name>{self.suffix}.{self.format}).")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -81,6 +81,8 @@ def generate_height_map(
     """(H, W, 3) unit normals in `convention` -> (H, W) float32 height in [0, 1] (white = high).
 
     Integrates the slopes the normals imply (Frankot-Chellappa); `seamless` makes it periodic.
+    The result is stretched to [0, 1] per image, so its scale is relative: slopes scaled by a
+    strength give the same map, and a nearly flat photo gives its small relief in full contrast.
     """
     from normalgen.height import height_from_normals
 

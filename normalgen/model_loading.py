@@ -45,7 +45,7 @@ def load_model(path: str | os.PathLike | None = None, *, light_from: str = "auto
         path = DEFAULT_MODEL_PATH if light_from == "auto" else CANONICAL_MODEL_PATH
     path = Path(path).expanduser().resolve()
     if not path.is_file():
-        raise ModelError(f"model file not found: {path}")
+        raise ModelError(f"model file not found: {path}.")
     mtime = path.stat().st_mtime_ns
     cached = _loaded.get(path)
     if cached is not None and cached[0] == mtime:
@@ -55,7 +55,7 @@ def load_model(path: str | os.PathLike | None = None, *, light_from: str = "auto
         config_of(model)  # a normalgen U-Net has these layers; anything else is rejected here
     except Exception as exc:  # zip, h5, JSON, deserialisation and layer errors all mean the same
         raise ModelError(
-            f"could not load model {path}: it is not a valid normalgen .keras file"
+            f"could not load model {path}: it is not a valid normalgen .keras file."
         ) from exc
     _loaded[path] = (mtime, model)
     return model
@@ -67,7 +67,7 @@ def check_light_side(model: keras.Model, light_from: str) -> None:
     if light_from != "auto" and config_of(model).light != "canonical":
         raise ModelError(
             f"this model reads photos lit from any side and cannot use the light side {light_from!r}; "
-            "leave it on auto, or use a model trained with --light canonical"
+            "leave it on auto, or use a model trained with --light canonical."
         )
 
 

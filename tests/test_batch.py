@@ -118,6 +118,10 @@ def test_bad_options_are_refused_before_any_work(tmp_path):
     with pytest.raises(OutputError, match="bit"):
         sobel(format="png", bit_depth=12).validate()
     sobel(suffix="", output_dir=tmp_path).validate()
+    with pytest.raises(OutputError, match="looks like a file name"):
+        sobel(output_dir=tmp_path / "wall_n.png").validate()
+    with pytest.raises(NormalgenError, match="--detail applies only to --method sobel"):
+        ConvertOptions(method="model", detail=0.3).validate()
     for strength in (-1.0, float("inf"), float("nan"), 101.0):
         with pytest.raises(NormalgenError, match="strength must be between 0 and 100"):
             sobel(strength=strength).validate()

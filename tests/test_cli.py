@@ -379,7 +379,7 @@ def test_light_from_chooses_the_one_side_model_and_refuses_a_model_that_cannot_u
     assert r.exit_code == 2
     assert error_lines(r) == [
         "error: this model reads photos lit from any side and cannot use the light side 'left'; "
-        "leave it on auto, or use a model trained with --light canonical"]
+        "leave it on auto, or use a model trained with --light canonical."]
     r = invoke("convert", tmp_path / "a.png", "--light-from", "north")
     assert r.exit_code == 2 and "'north' is not one of" in r.stderr
 
