@@ -39,7 +39,7 @@ import cv2  # noqa: E402
 from PIL import Image, UnidentifiedImageError  # noqa: E402
 
 from normalgen.errors import ImageError, OutputError  # noqa: E402
-from normalgen.vectors import check_convention, decode_rgb, encode_rgb, normalize  # noqa: E402
+from normalgen.vectors import check_convention, decode_rgb, encode_rgb, normal_map_problem, normalize  # noqa: E402
 
 DEFAULT_MAX_PIXELS = 16384 * 16384  # ~268 MP: larger than any texture photo, small enough for RAM
 PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".tga", ".webp")
@@ -74,18 +74,25 @@ def read_photo(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, as_float: b
     return _to_unit_float(rgb) if as_float else rgb
 
 
-def read_normal_map(path, *, convention: str = "opengl", max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def read_normal_map(path, *, convention: str = "opengl", max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                    check: bool = False) -> np.ndarray:
     """Read a normal map as (H, W, 3) float32 unit vectors in `convention` (the file's convention).
 
     RGB = (n + 1) / 2 is decoded as is: no gamma, no convention change, no EXIF rotation (turning
     the pixel grid of a normal map without turning its vectors would corrupt it). To get OpenGL
     vectors from a DirectX file, pass the result through
-    ``vectors.convert_convention(normals, "directx", "opengl")``.
+    ``vectors.convert_convention(normals, "directx", "opengl")``. check=True raises ImageError
+    for an image that cannot be an encoded normal map (grey, black, a height map by mistake:
+    `vectors.normal_map_problem`), as training and evaluation want.
     """
     check_convention(convention)
     if Path(path).suffix.lower() == ".exr":
         return _read_exr(Path(path), max_pixels)
-    return decode_rgb(_to_unit_float(_read_rgb(path, max_pixels=max_pixels, honour_orientation=False)))
+    rgb = _to_unit_float(_read_rgb(path, max_pixels=max_pixels, honour_orientation=False))
+    problem = normal_map_problem(rgb) if check else None
+    if problem:
+        raise ImageError(f"{path} cannot be a normal map: {problem}")
+    return decode_rgb(rgb)
 
 
 def _read_exr(path: Path, max_pixels: int | None) -> np.ndarray:

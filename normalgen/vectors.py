@@ -51,6 +51,28 @@ def decode_rgb(rgb: np.ndarray) -> np.ndarray:
     return np.where(norm > 1e-6, v / np.maximum(norm, 1e-6), flat).astype(np.float32)
 
 
+def normal_map_problem(rgb: np.ndarray) -> str | None:
+    """Why float RGB in [0, 1] cannot be an encoded normal map, or None when it can be.
+
+    A grey image (a height or mask map saved under a normal map's name) has equal channels; an
+    encoded unit vector has length 1, where a black, white or height-like image's are far from it;
+    a tangent-space normal points out of the surface (blue at least a half). Lenient: 8-bit
+    rounding, JPEG and blurred mipmaps stay well inside these limits.
+    """
+    v = np.asarray(rgb, dtype=np.float32)[..., :3] * 2.0 - 1.0
+    if v.size == 0:
+        return None
+    if np.mean(np.ptp(v, axis=-1) < 1.5 / 255) > 0.95:
+        return "it is grey (red, green and blue are equal): a height or mask map, not a normal map?"
+    length = np.median(np.abs(np.linalg.norm(v, axis=-1) - 1.0))
+    if length > 0.25:
+        return f"its pixels are not unit vectors (typical length off by {length:.2f}): not a normal map?"
+    inward = float(np.mean(v[..., 2] < -0.05))
+    if inward > 0.05:
+        return f"{inward:.0%} of its vectors point into the surface (blue under a half): not a tangent-space normal map?"
+    return None
+
+
 def check_strength(strength: float) -> float:
     """`strength` as a float, or NormalgenError unless it is a number from 0 to MAX_STRENGTH."""
     try:

@@ -8,6 +8,7 @@ from normalgen.vectors import (
     angular_error_deg,
     apply_strength,
     convert_convention,
+    normal_map_problem,
     decode_rgb,
     encode_rgb,
     normalize,
@@ -63,3 +64,15 @@ def test_strength():
             apply_strength(n, bad)
     steep = apply_strength(n, 100.0)  # the largest allowed: still finite unit vectors
     np.testing.assert_allclose(np.linalg.norm(steep, axis=-1), 1.0, atol=1e-5)
+
+
+def test_normal_map_problem_tells_real_maps_from_grey_black_and_inward_ones():
+    n = random_normals((32, 32))
+    n[..., 2] = np.abs(n[..., 2])
+    assert normal_map_problem(np.round(encode_rgb(n) * 255) / 255) is None  # 8-bit rounding is fine
+    assert normal_map_problem(encode_rgb(np.broadcast_to([0, 0, 1.0], (8, 8, 3)))) is None  # flat
+    height = np.random.default_rng(1).uniform(0, 1, (32, 32, 1))
+    assert "grey" in normal_map_problem(np.repeat(height, 3, axis=-1))
+    assert "not unit vectors" in normal_map_problem(np.clip(encode_rgb(n) * 0.5 + 0.25 + height * 0.01, 0, 1))
+    inward = n * np.array([1, 1, -1])
+    assert "point into the surface" in normal_map_problem(encode_rgb(inward))

@@ -64,7 +64,7 @@ def load_pair(pair: Pair, max_side: int | None = None):
     Raises ValueError when the two images differ in size.
     """
     photo = read_photo(pair.color, upright=False)
-    normals = convert_convention(read_normal_map(pair.normal, convention=pair.convention), pair.convention, "opengl")
+    normals = convert_convention(read_normal_map(pair.normal, convention=pair.convention, check=True), pair.convention, "opengl")
     if photo.shape[:2] != normals.shape[:2]:
         raise ValueError(f"{pair.color.name} is {photo.shape[1]}x{photo.shape[0]} but its normal map is "
                          f"{normals.shape[1]}x{normals.shape[0]}")
@@ -122,7 +122,7 @@ class PatchDataset(keras.utils.PyDataset):
 
     def __init__(self, pairs: list[Pair], *, patch: int = 128, batch_size: int = 16, steps: int = 200,
                  seed: int = 0, cache: PairCache | None = None, scale_range=(0.5, 1.0), augment: bool = True,
-                 input_norm: str = "relative", light: str = "any", stream: int = 0, **kwargs):
+                 input_norm: str = "relative", light: str = "any", stream: int = 0, stride: int = 16, **kwargs):
         super().__init__(**kwargs)
         if not pairs:
             raise ValueError("no training pairs")
@@ -131,6 +131,7 @@ class PatchDataset(keras.utils.PyDataset):
         self.stream = stream  # another stream of patches from the same seed (one per training machine)
         self.input_norm = input_norm  # the model's: see normalgen.preprocess
         self.light = light  # the model's: "canonical" keeps a light from the right there
+        self.stride = stride  # validation crops are cut to a multiple of it: the network's 2**depth
         self.cache = cache or PairCache()
         self.epoch = 0
 
@@ -173,9 +174,10 @@ class PatchDataset(keras.utils.PyDataset):
 
     def _validation_batch(self, index):
         """Centre crops, no augmentation: patch² or, when a photo of the batch is smaller, the
-        batch's smallest side, cut to a multiple of 16."""
+        batch's smallest side, cut to a multiple of the network's stride."""
         batch = [self.cache.get(pair) for pair in self.pairs[index * self.batch_size:(index + 1) * self.batch_size]]
-        side = min([self.patch] + [min(photo.shape[:2]) for photo, _ in batch]) // 16 * 16  # one side per batch
+        side = min([self.patch] + [min(photo.shape[:2]) for photo, _ in batch])
+        side = side // self.stride * self.stride  # one side per batch
         xs, ys = [], []
         for photo, normals in batch:
             y0, x0 = (photo.shape[0] - side) // 2, (photo.shape[1] - side) // 2

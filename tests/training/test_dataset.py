@@ -110,3 +110,16 @@ def test_two_threads_loading_one_pair_keep_one_copy_and_count_its_bytes_once(tmp
         t.join()
     assert len(got) == 2 and got[0] is got[1]
     assert cache._bytes == got[0][0].nbytes + got[0][1].nbytes
+
+
+def test_a_grey_or_black_map_under_a_normal_maps_name_is_skipped_with_the_reason(tmp_path):
+    _pair(tmp_path, "good", (40, 40))
+    for name, value in (("height", None), ("black", 0)):
+        _pair(tmp_path, name, (40, 40))
+        grey = np.random.default_rng(0).integers(0, 65536, (40, 40), dtype=np.uint16) if value is None else \
+            np.zeros((40, 40), np.uint16)
+        Image.fromarray(grey).save(tmp_path / f"{name}_normal.png")
+    pairs, _ = find_pairs([tmp_path])
+    good, warnings = check_pairs(pairs, min_side=32)
+    assert [p.color.name for p in good] == ["good_color.png"]
+    assert len(warnings) == 2 and all("cannot be a normal map: it is grey" in w for w in warnings)
