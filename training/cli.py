@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 
@@ -55,6 +56,25 @@ def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode, broad):
     click.echo(f"wrote {count} pairs to {out}")
 
 
+def _positive_finite(ctx, param, value):
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"must be a positive number, not {value}")
+    return value
+
+
+# Options a resumed run takes from its state.json, and those only a new network (--from scratch) uses.
+_RUN_OWN = ("init", "steps", "batch_size", "patch", "learning_rate", "loss", "precision", "seed", "base_filters",
+            "depth", "train_new_only", "head", "light")
+_SCRATCH_ONLY = ("base_filters", "head")
+
+
+def _ignored(ctx: click.Context, names) -> list[str]:
+    """The options among `names` that the user typed, as they typed them (--lr, --from)."""
+    given = [p for p in ctx.command.params if p.name in names
+             and ctx.get_parameter_source(p.name) is click.core.ParameterSource.COMMANDLINE]
+    return [max(p.opts, key=len) for p in given]
+
+
 @click.command()
 @click.argument("data", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder.")
@@ -66,7 +86,7 @@ def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode, broad):
 @click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True, help="Batches per epoch.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--patch", type=click.IntRange(min=32), default=128, show_default=True, help="Patch side in pixels.")
-@click.option("--lr", "learning_rate", type=float, default=None,
+@click.option("--lr", "learning_rate", type=float, default=None, callback=_positive_finite,
               help="Peak learning rate [default: 1e-3 from scratch, 2e-4 when fine-tuning].")
 @click.option("--loss", type=click.Choice(["cosine", "angle", "cosine-steep", "cosine-scale"]), default="cosine", show_default=True,
               help="'cosine': 1 - cos of the angle; 'angle': the angle itself (as |n - n'|), the error eval reports; "
@@ -102,6 +122,11 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
     OUT/best.keras, usable as `normalgen convert --model OUT/best.keras`. On several machines, run
     the same command on each with TF_CONFIG naming the cluster (see the README).
     """
+    ctx = click.get_current_context()
+    ignored = _ignored(ctx, _RUN_OWN) if resume else [] if init == "scratch" else _ignored(ctx, _SCRATCH_ONLY)
+    if ignored:
+        why = "--resume continues with the run's own settings" if resume else "they shape a new network (--from scratch)"
+        click.echo(f"warning: ignoring {', '.join(ignored)}: {why}.", err=True)
     load_backend_quietly(start_devices=False)
     from .train import TrainError, TrainSettings, train as run_training
 

@@ -51,8 +51,11 @@ def _index_column(pairs: list[Pair], name: str, position: int | None) -> dict[tu
         index = folder / "index.tsv"
         if not index.is_file():
             continue
-        with open(index, newline="") as f:
-            rows = list(csv.reader(f, delimiter="\t"))
+        try:  # utf-8-sig: a spreadsheet's byte-order mark must not hide the header row
+            with open(index, newline="", encoding="utf-8-sig") as f:
+                rows = [row for row in csv.reader(f, delimiter="\t") if any(cell.strip() for cell in row)]
+        except UnicodeDecodeError:
+            raise ValueError(f"{index} is not UTF-8 text; save it as UTF-8") from None
         if not rows:
             continue
         has_header = rows[0][0].lower() == "id"
@@ -131,12 +134,13 @@ def evaluate(predict, data_dirs, light_from: str = "auto") -> dict:
 
 
 def format_report(result: dict) -> str:
-    head = (f"{'group':<16}{'pixels':>10}{'mean°':>8}{'median°':>9}"
+    width = max([16] + [len(g) + 2 for g in result["groups"]])  # long group names keep the columns
+    head = (f"{'group':<{width}}{'pixels':>10}{'mean°':>8}{'median°':>9}"
             + "".join(f"{'<' + format(t, 'g') + '°':>9}" for t in THRESHOLDS) + f"{'relief':>8}")
     lines = [head]
 
     def row(name, s):
-        return (f"{name:<16}{s['pixels']:>10}{s['mean']:>8.2f}{s['median']:>9.2f}"
+        return (f"{name:<{width}}{s['pixels']:>10}{s['mean']:>8.2f}{s['median']:>9.2f}"
                 + "".join(f"{100 * s[f'<{t:g}']:>8.1f}%" for t in THRESHOLDS)
                 + (f"{s['relief']:>8.2f}" if s.get("relief") is not None else f"{'-':>8}"))
 

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from normalgen.errors import ModelError
+from normalgen.errors import ModelError, one_clause
 from normalgen.imageio import atomic_write_bytes
 from normalgen.model import ModelConfig, build_model, config_of
 from normalgen.model_loading import load_model
@@ -191,10 +191,15 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
 
 def _atomic_save(model, path: Path):
-    """model.save to a temporary name in the same folder, then rename (Keras writes the file itself)."""
+    """model.save to a temporary name in the same folder, then rename (Keras writes the file itself).
+    A failed save (a full disk) removes its temporary file and says so in one sentence."""
     tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise TrainError(f"cannot write {path}: {one_clause(exc)}") from None
 
 
 def export_float32(model: keras.Model, path: Path) -> None:
@@ -211,8 +216,40 @@ def export_float32(model: keras.Model, path: Path) -> None:
 
 
 def _read_state(run: Path) -> dict | None:
+    """The run's state.json, None where there is none; TrainError for one that is not a run's."""
     f = run / "state.json"
-    return json.loads(f.read_text()) if f.is_file() else None
+    if not f.is_file():
+        return None
+    try:
+        state = json.loads(f.read_text(encoding="utf-8"))
+        if not isinstance(state.get("settings"), dict) or int(state["epochs_done"]) < 0:
+            raise ValueError
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+        raise TrainError(f"{f} is damaged or not a normalgen run's state; start a new run with "
+                         "another --out") from None
+    return state
+
+
+def _saved_settings(state: dict, run: Path) -> TrainSettings:
+    known = {field.name for field in dataclasses.fields(TrainSettings)}
+    unknown = sorted(set(state["settings"]) - known)
+    if unknown:
+        raise TrainError(f"{run / 'state.json'} has settings this version does not know ({', '.join(unknown)}); "
+                         "resume it with the normalgen that started it")
+    try:
+        return TrainSettings(**state["settings"])
+    except TypeError:  # required settings missing
+        raise TrainError(f"{run / 'state.json'} is damaged or not a normalgen run's state; start a new run "
+                         "with another --out") from None
+
+
+def _check_can_write(run: Path) -> None:
+    """TrainError unless the run folder (or the nearest folder that exists above it) takes new files."""
+    folder = run
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise TrainError(f"cannot write the run folder {run}: permission denied or read-only")
 
 
 def _replan_decay(model: keras.Model, settings: TrainSettings, log) -> None:
@@ -245,7 +282,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
     run later."""
     deadline = None if minutes is None else time.monotonic() + 60 * minutes
     state = _read_state(Path(settings.out))
-    precision = state["settings"]["precision"] if (resume and state) else settings.precision
+    precision = _saved_settings(state, Path(settings.out)).precision if (resume and state) else settings.precision
     # First of all: a multi-worker strategy must exist before TensorFlow runs anything, and a
     # machine that stops before it has joined its cluster leaves the others waiting for ever.
     try:
@@ -268,14 +305,22 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
     if resume and not state:
         raise TrainError(f"nothing to resume in {run}: no state.json there")
     if resume:
-        saved = TrainSettings(**state["settings"])
+        saved = _saved_settings(state, run)
         saved.epochs = settings.epochs or saved.epochs  # resuming may lengthen or shorten the run
         # The data may have moved (another machine, a regenerated set): the folders given now win.
         saved.data = settings.data or saved.data
         saved.val = settings.val or saved.val
         saved.workers = settings.workers
         settings = saved
+    _check_can_write(run)
+    if resume and not (run / "last.keras").is_file():
+        raise TrainError(f"cannot resume {run}: its last.keras is missing; start a new run with another --out")
     init = None if resume else _load_init_model(settings.init)  # a bad --from fails before any decoding
+    if not resume:
+        depth = settings.depth or (config_of(init).depth if init is not None else 4)
+        if settings.patch % 2**depth:
+            raise TrainError(f"--patch {settings.patch} must be a multiple of {2**depth} for a network with "
+                             f"{depth} levels of downsampling")
     if init is not None and settings.depth is not None:
         try:
             check_deepen(config_of(init), settings.depth)
@@ -303,6 +348,9 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
         val_pairs, vbad = check_pairs(val_pairs, min_side=settings.patch, cache=val_cache)
         for w in vwarn + vbad:
             log(f"warning: {w}")
+        if not val_pairs:
+            raise TrainError(f"no usable validation pairs in {', '.join(map(str, settings.val))} (see any warnings "
+                             "above); fix --val, or leave it out to choose best.keras on the training batches")
     log(f"{len(pairs)} training pairs, {len(val_pairs)} validation pairs")
     if not val_pairs:
         log("no validation pairs (--val): best.keras is the epoch with the lowest error on its own training batches")
@@ -339,7 +387,7 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
     val_ds = None
     if val_pairs:
         val_ds = PatchDataset(val_pairs, patch=settings.patch * 2, batch_size=8, augment=False, input_norm=input_norm,
-                              cache=val_cache)
+                              cache=val_cache, stride=2 ** config_of(model).depth)
     if start_epoch >= settings.epochs:
         log(f"run already finished ({start_epoch} epochs)")
         return run

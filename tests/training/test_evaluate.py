@@ -62,6 +62,20 @@ def test_index_gives_each_photo_its_light_side_and_kind(tmp_path, header):
     assert fixed["overall"]["mean"] == pytest.approx(expected, rel=1e-3)
 
 
+def test_an_index_saved_by_a_spreadsheet_is_read_and_one_in_latin_1_is_named(tmp_path):
+    rows = [("000", "brick", 10.0), ("001", "wave", 100.0)]
+    write_pairs(tmp_path / "set", rows, header=True)
+    index = tmp_path / "set" / "index.tsv"
+    index.write_bytes(b"\xef\xbb\xbf" + b"\n" + index.read_bytes() + b"\t\n")  # BOM, blank lines
+    seen = []
+    evaluate(lambda photo, side: seen.append(side) or np.dstack([np.zeros((16, 16, 2)), np.ones((16, 16, 1))]),
+             [tmp_path / "set"], light_from="index")
+    assert seen == ["right", "top"]  # the azimuth column, found by the header, not the slope's
+    index.write_bytes(index.read_bytes().replace(b"brick", b"brique \xe9maill\xe9e"))
+    with pytest.raises(ValueError, match=r"index.tsv is not UTF-8 text"):
+        evaluate(lambda photo, side: None, [tmp_path / "set"])
+
+
 def test_index_without_a_light_azimuth_is_an_error(tmp_path):
     write_pairs(tmp_path / "set", [("000", "brick", 0.0)], header=True)
     index = tmp_path / "set" / "index.tsv"

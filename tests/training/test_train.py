@@ -290,3 +290,46 @@ def test_resume_replans_only_a_cosine_decay_of_another_length(rate, replanned):
     assert bool(logged) is replanned
     if replanned:
         assert model.optimizer._learning_rate.decay_steps == 90
+
+
+def test_a_bad_learning_rate_is_a_usage_error_and_ignored_options_are_named(pairs, tmp_path):
+    from click.testing import CliRunner
+
+    from normalgen_training.cli import train
+
+    for bad in ("nan", "-1", "0", "inf"):
+        r = CliRunner().invoke(train, [str(pairs), "--out", str(tmp_path / "r"), "--lr", bad])
+        assert r.exit_code == 2 and "must be a positive number" in r.output, (bad, r.output)
+    r = CliRunner().invoke(train, [str(pairs), "--out", str(tmp_path / "none"), "--resume", "--lr", "0.1",
+                                   "--steps", "5", "--epochs", "3"])  # fmt: skip
+    assert r.exit_code == 1
+    assert "warning: ignoring --steps, --lr: --resume continues with the run's own settings." in r.stderr
+    assert "--epochs" not in r.stderr.split("warning:")[1].split("\n")[0]  # --epochs is honoured on resume
+    r = CliRunner().invoke(train, [str(pairs), "--out", str(tmp_path / "ft"), "--from", str(tmp_path / "no.keras"),
+                                   "--head", "height"])  # fmt: skip
+    assert "warning: ignoring --head: they shape a new network (--from scratch)." in r.stderr
+
+
+def test_runs_that_cannot_work_are_refused_in_one_sentence_before_training(pairs, tmp_path):
+    empty = tmp_path / "empty_val"
+    empty.mkdir()
+    checks = []
+    args = _args(pairs, tmp_path / "a", 1)
+    args[args.index("--val") + 1] = str(empty)
+    checks.append((args, "no usable validation pairs in"))
+    args = _args(pairs, tmp_path / "b", 1)
+    args[args.index("--patch") + 1] = "40"
+    checks.append((args, "--patch 40 must be a multiple of 16 for a network with 4 levels"))
+    for name, state, message in [("c", "{not json", "is damaged or not a normalgen run's state"),
+                                 ("d", '{"epochs_done": 1, "settings": {"new_knob": 1}}', "this version does not know (new_knob)"),
+                                 ("e", json.dumps({"epochs_done": 1, "settings": {"data": [], "out": "e"}}),
+                                  "its last.keras is missing")]:  # fmt: skip
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "state.json").write_text(state)
+        checks.append((_args(pairs, tmp_path / name, 2) + ["--resume"], message))
+    for args, message in checks:
+        out = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr[-1500:]
+        last = out.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: ") and message in last, last
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
