@@ -162,7 +162,7 @@ def eval_command(data, model_path, method, strength, detail, light_from, as_json
     11.25°, 22.5° and 30°, overall and per sub-folder (or per index.tsv kind)."""
     load_backend_quietly()
     from normalgen.inference import generate_normal_map
-    from normalgen.model_loading import load_model
+    from normalgen.model_loading import check_light_side, load_model
 
     from .evaluate import evaluate, format_report
 
@@ -170,6 +170,8 @@ def eval_command(data, model_path, method, strength, detail, light_from, as_json
         # Any named side (or "index") wants the model trained on light from one side.
         shipped = "auto" if light_from == "auto" else "right"
         model = load_model(model_path, light_from=shipped) if method == "model" else None
+        if model is not None:
+            check_light_side(model, light_from)  # names "index" itself, not the first photo's side
         result = evaluate(lambda photo, side: generate_normal_map(photo, model=model, method=method, strength=strength,
                                                                   detail=detail, light_from=side),
                           list(data), light_from=light_from)

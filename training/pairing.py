@@ -32,6 +32,10 @@ _PATTERNS = [
 ]
 
 
+_FORMAT_TOKEN = re.compile(r"-(jpe?g|png|exr|tiff?)$")
+_ARCHIVES = {".zip", ".7z", ".rar", ".tar", ".gz", ".tgz"}
+
+
 @dataclasses.dataclass(frozen=True)
 class Pair:
     name: str
@@ -49,7 +53,9 @@ def classify(path: Path):
     for rx, role, conv in _PATTERNS:
         m = rx.match(stem)
         if m:
-            return "".join(m.groups()).lower(), role, conv
+            # ambientCG names the download's format (Bricks076_1K-JPG_Color, ..._1K-PNG_NormalGL):
+            # a photo from one download and a normal map from another still pair.
+            return _FORMAT_TOKEN.sub("", "".join(m.groups()).lower()), role, conv
     return None
 
 
@@ -71,11 +77,18 @@ def find_pairs(roots, recursive: bool = True) -> tuple[list[Pair], list[str]]:
                 continue
             c = classify(f)
             if c is None:
+                if f.suffix.lower() in _ARCHIVES:
+                    warnings.append(f"{f}: an archive, not read; unpack it to train on what it holds")
                 continue
             key, role, conv = c
             slot = found.setdefault((f.parent, key), {"root": root})
             if role == "color":
+                if "color" in slot:
+                    warnings.append(f"{f}: a second photo for {slot['color'].name}, skipped")
+                    continue
                 slot["color"] = f
+            elif "normal" in slot and slot["convention"] == conv:
+                warnings.append(f"{f}: a second normal map for {slot['normal'].name}, skipped")
             elif conv == "opengl" or "normal" not in slot:
                 slot["normal"], slot["convention"] = f, conv
     pairs = []

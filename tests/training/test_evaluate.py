@@ -91,7 +91,7 @@ def test_index_row_without_an_azimuth_is_named_not_a_crash(tmp_path):
         evaluate(lambda photo, side: None, [tmp_path / "set"], light_from="index")
 
 
-def test_eval_command_with_light_from_index(tmp_path):
+def test_eval_command_with_light_from_index(tmp_path, tiny_model_path):
     from normalgen.cli import cli
 
     write_pairs(tmp_path / "set", [("000", "brick", 0.0), ("001", "wave", 95.0)], header=False)
@@ -101,6 +101,8 @@ def test_eval_command_with_light_from_index(tmp_path):
     r = CliRunner().invoke(cli, ["eval", str(tmp_path / "set"), "--light-from", "index",
                                  "--model", str(tmp_path / "missing.keras")])
     assert r.exit_code != 0 and "model file not found" in r.output
+    r = CliRunner().invoke(cli, ["eval", str(tmp_path / "set"), "--light-from", "index", "--model", tiny_model_path])
+    assert r.exit_code == 1 and "cannot use the light side 'index'" in r.output  # an any-light model
 
 
 def test_a_corrupt_pair_is_skipped_with_one_warning_and_the_rest_is_measured(tmp_path):

@@ -62,3 +62,14 @@ def test_directx_pairs_load_as_opengl(tmp_path):
     (pair,), _ = find_pairs([tmp_path])
     _, loaded = load_pair(pair)
     assert np.abs(loaded - normals).max() < 1e-3  # green flipped back to OpenGL
+
+
+def test_ambientcg_downloads_in_two_formats_pair_and_doubles_and_archives_are_named(tmp_path):
+    _touch(tmp_path, "Bricks076_1K-JPG_Color.JPG", "Bricks076_1K-PNG_NormalGL.PNG",
+           "wall_color.png", "wall_color.jpg", "wall_normal.png", "Wood049_1K-PNG.zip")
+    pairs, warnings = find_pairs([tmp_path])
+    assert {(p.color.name, p.normal.name) for p in pairs} == {
+        ("Bricks076_1K-JPG_Color.JPG", "Bricks076_1K-PNG_NormalGL.PNG"), ("wall_color.jpg", "wall_normal.png")}
+    assert len(warnings) == 2
+    assert any("wall_color.png: a second photo for wall_color.jpg, skipped" in w for w in warnings)
+    assert any("Wood049_1K-PNG.zip: an archive, not read; unpack it" in w for w in warnings)
