@@ -29,6 +29,7 @@ from normalgen.imageio import (
     DEFAULT_MAX_PIXELS,
     PHOTO_EXTENSIONS,
     check_output_format,
+    check_writable,
     is_temp_file,
     read_photo,
     write_height_map,
@@ -80,9 +81,7 @@ class ConvertOptions:
             raise NormalgenError("--detail applies only to --method sobel; the model reads the detail from the photo.")
         if self.output_dir is not None:
             out = Path(self.output_dir)
-            if out.is_dir():
-                check_writable(out)
-            elif not out.exists() and out.suffix.lower() in PHOTO_EXTENSIONS + tuple("." + f for f in FORMATS):
+            if not out.exists() and out.suffix.lower() in PHOTO_EXTENSIONS + tuple("." + f for f in FORMATS):
                 raise OutputError(f"-o takes a folder, and {out} looks like a file name; name a folder "
                                   f"(each output is named <photo name>{self.suffix}.{self.format}).")
 
@@ -216,6 +215,8 @@ def find_inputs(inputs: Sequence[str | os.PathLike], options: ConvertOptions) ->
             for m in matches:
                 if Path(m).is_dir():
                     files += _walk_folder(Path(m), options.recursive)
+            if out_dir is not None:  # as for a folder: nothing already inside the output folder
+                files = [f for f in files if out_dir not in f.resolve().parents]
             if not files:
                 found.append(_Found(p, problem=f"no images match {raw}."))
             base = glob_base(raw)  # -o keeps the sub-folders below it, as for a folder INPUT
@@ -309,8 +310,8 @@ def convert_file(
     try:
         from normalgen.inference import generate_height_map, generate_normal_map
 
-        _make_folder(job.output.parent)  # before the expensive part: a bad -o DIR fails fast
-        check_writable(job.output.parent)
+        _make_folder(job.output.parent)  # before the expensive part: a bad -o DIR fails fast,
+        check_writable(job.output.parent)  # and so does a folder that refuses new files
         photo = read_photo(job.input, max_pixels=options.max_pixels, as_float=False)  # 1/4 the memory
         extra = {} if options.detail is None else {"detail": options.detail}
         normals = generate_normal_map(
@@ -345,12 +346,6 @@ def convert_file(
             traceback=traceback.format_exc(),
         )
     return FileResult(job.input, "converted", job.output, job.height_output)
-
-
-def check_writable(folder: Path) -> None:
-    """OutputError unless new files can be made in `folder` (permissions, read-only file system)."""
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write to the output folder {folder}: permission denied or read-only.")
 
 
 def _make_folder(folder: Path) -> None:

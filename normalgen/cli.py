@@ -31,11 +31,13 @@ Nothing here imports TensorFlow at module level: ``--help`` and ``--version`` st
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -264,17 +266,17 @@ def convert(inputs, output_dir, recursive, suffix, fmt, bit_depth, convention, s
         overwrite=overwrite,
         max_pixels=DEFAULT_MAX_PIXELS if max_megapixels is None else int(max_megapixels * 1e6),
     )
-    _stop_like_ctrl_c_on(("SIGTERM", "SIGHUP"))
     try:
-        try:
-            options.validate()
-            if options.method == "model":
-                load_backend_quietly()
-            model = batch.load_model_for(options, model_path)
-        except NormalgenError as e:
-            _fatal(str(e), json_mode=json_mode)
-        summary = batch.run(inputs, options, model=model, reporter=_make_reporter(progress_mode, quiet))
-    except KeyboardInterrupt as e:  # Ctrl-C, or a signal from _stop_like_ctrl_c_on
+        with _stopped_like_ctrl_c_by("SIGTERM", "SIGHUP"):
+            try:
+                options.validate()
+                if options.method == "model":
+                    load_backend_quietly()
+                model = batch.load_model_for(options, model_path)
+            except NormalgenError as e:
+                _fatal(str(e), json_mode=json_mode)
+            summary = batch.run(inputs, options, model=model, reporter=_make_reporter(progress_mode, quiet))
+    except KeyboardInterrupt as e:  # Ctrl-C, or a signal from _stopped_like_ctrl_c_by
         click.echo("\ninterrupted; finished files are kept, run the same command again to resume.", err=True)
         sys.exit(getattr(e, "exit_code", EXIT_INTERRUPTED))
     sys.exit(summary.exit_code)
@@ -289,16 +291,29 @@ class _Stopped(KeyboardInterrupt):
         self.exit_code = 128 + signum
 
 
-def _stop_like_ctrl_c_on(names) -> None:
-    """Handle these signals (those this platform has) as Ctrl-C is handled: `kill`, a closed
-    terminal or a job scheduler's stop then leave no temporary files behind."""
+@contextlib.contextmanager
+def _stopped_like_ctrl_c_by(*names):
+    """Inside the block, these signals stop the batch as Ctrl-C does: `kill`, a closed terminal or
+    a job scheduler's stop leave no temporary file behind. Only signals left at their default
+    action are taken (under `nohup`, SIGHUP stays ignored), only in the main thread, each at
+    most once (a second one gets the default action), and the old handlers come back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
 
     def stop(signum, frame):
+        signal.signal(signum, signal.SIG_DFL)
         raise _Stopped(signum)
 
-    for name in names:
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), stop)
+    taken = [sig for sig in (getattr(signal, n, None) for n in names)
+             if sig is not None and signal.getsignal(sig) is signal.SIG_DFL]
+    for sig in taken:
+        signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig in taken:
+            signal.signal(sig, signal.SIG_DFL)
 
 
 # --------------------------------------------------------------------------------------------
@@ -337,7 +352,10 @@ def info(as_json, model_path):
     try:
         load_backend_quietly()
     except NormalgenError as e:  # info is what people run when things are broken: say what works
-        click.echo(f"normalgen {__version__}")
+        if as_json:
+            _emit({"version": __version__, "error": str(e)})
+        else:
+            click.echo(f"normalgen {__version__}")
         click.echo(f"error: {e}", err=True)
         sys.exit(EXIT_FAILED)
     import keras

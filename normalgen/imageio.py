@@ -454,6 +454,19 @@ def temp_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}{TEMP_MARKER}{secrets.token_hex(4)}{path.suffix}")
 
 
+def check_writable(folder) -> None:
+    """OutputError unless a new file can be made in `folder`: tried for real, with a hidden temp
+    file made and removed at once (permission bits, ACLs, read-only mounts, network shares and
+    Windows all answer the same way)."""
+    probe = temp_path_for(Path(folder) / "write-check")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666))
+    except OSError as e:
+        raise OutputError(f"cannot write to the folder {folder}: {_reason(e)}.") from None
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+
+
 def is_temp_file(path) -> bool:
     """Whether `path` is one of our in-progress temp files (hidden, with the temp marker)."""
     name = Path(path).name

@@ -55,21 +55,25 @@ def normal_map_problem(rgb: np.ndarray) -> str | None:
     """Why float RGB in [0, 1] cannot be an encoded normal map, or None when it can be.
 
     A grey image (a height or mask map saved under a normal map's name) has equal channels; an
-    encoded unit vector has length 1, where a black, white or height-like image's are far from it;
-    a tangent-space normal points out of the surface (blue at least a half). Lenient: 8-bit
-    rounding, JPEG and blurred mipmaps stay well inside these limits.
+    encoded unit vector has length 1, where a height-like image's are far from it; a tangent-space
+    normal points out of the surface (blue at least a half). Black pixels (the padding of atlases,
+    trim sheets and decals) are left out of the last two tests, and each needs most pixels to
+    fail: 8-bit rounding, JPEG, blurred mipmaps and steep maps stay well inside the limits.
     """
-    v = np.asarray(rgb, dtype=np.float32)[..., :3] * 2.0 - 1.0
+    v = np.asarray(rgb, dtype=np.float32)[..., :3].reshape(-1, 3) * 2.0 - 1.0
     if v.size == 0:
         return None
     if np.mean(np.ptp(v, axis=-1) < 1.5 / 255) > 0.95:
-        return "it is grey (red, green and blue are equal): a height or mask map, not a normal map?"
-    length = np.median(np.abs(np.linalg.norm(v, axis=-1) - 1.0))
-    if length > 0.25:
-        return f"its pixels are not unit vectors (typical length off by {length:.2f}): not a normal map?"
-    inward = float(np.mean(v[..., 2] < -0.05))
-    if inward > 0.05:
-        return f"{inward:.0%} of its vectors point into the surface (blue under a half): not a tangent-space normal map?"
+        return "it is grey (red, green and blue equal), like a height or mask map"
+    v = v[np.max(v, axis=-1) > -0.96]  # not black
+    if v.shape[0] < 0.5 * rgb[..., 0].size:
+        return "it is mostly black"
+    off = float(np.median(np.abs(np.linalg.norm(v, axis=-1) - 1.0)))
+    if off > 0.25:
+        return f"its pixels are not unit vectors (typical length off by {off:.2f}), like a height or colour map"
+    inward = float(np.mean(v[:, 2] < -0.05))
+    if inward > 0.5:
+        return f"{inward:.0%} of its vectors point into the surface (blue under a half)"
     return None
 
 

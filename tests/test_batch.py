@@ -99,6 +99,9 @@ def test_a_glob_keeps_the_sub_folders_below_its_fixed_part_under_o(tmp_path, mon
         "bark/albedo_normal.png", "rock/albedo_normal.png", "rock/wet/albedo_normal.png"]  # fmt: skip
     [job] = plan(["scans/rock/*.png"], sobel(output_dir=out))
     assert job.output == out / "albedo_normal.png"
+    photo(tmp_path / "scans" / "maps" / "rock" / "albedo.png")  # an earlier run's output, -o inside the tree
+    jobs = plan(["scans/**/*.png"], sobel(recursive=True, output_dir=tmp_path / "scans" / "maps", suffix=""))
+    assert len(jobs) == 3 and all("maps" not in j.input.parts for j in jobs)
     assert batch.glob_base("*.png") == Path(".") and batch.glob_base("/a/b*/c/*.jpg") == Path("/a")
 
 
@@ -127,28 +130,33 @@ def test_bad_options_are_refused_before_any_work(tmp_path):
             sobel(strength=strength).validate()
 
 
-def test_an_output_folder_that_cannot_be_written_is_found_before_any_photo_is_read(tmp_path, monkeypatch):
-    """-o that exists but refuses writes is a fatal option error; a photo's own read-only folder
-    fails that photo before it is read or predicted. (Denied through os.access: as root a chmod
-    would not stop the writes, and CI may run as root.)"""
+def test_a_folder_that_refuses_new_files_fails_its_photos_before_they_are_read(tmp_path, monkeypatch):
+    """Refused at os.open, as a read-only mount or share refuses (as root a chmod would not stop
+    the writes, and CI may run as root); photos whose outputs exist are still skipped."""
+    import normalgen.imageio as imageio
     import normalgen.inference as inference
 
     photo(tmp_path / "ro" / "a.png")
+    photo(tmp_path / "ro" / "done.png")
+    photo(tmp_path / "ro" / "done_normal.png")
     photo(tmp_path / "rw" / "b.png")
-    out = tmp_path / "out"
-    out.mkdir()
-    read_only = {out, tmp_path / "ro"}
-    real_access = os.access
-    monkeypatch.setattr(batch.os, "access", lambda p, mode: not (Path(p) in read_only and mode & os.W_OK) and real_access(p, mode))
-    with pytest.raises(OutputError, match=f"cannot write to the output folder {out}"):
-        sobel(output_dir=out).validate()
+    real_open = os.open
+
+    def refused_in_ro(path, flags, *a, **kw):
+        if Path(path).parent == tmp_path / "ro" and flags & os.O_CREAT:
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *a, **kw)
+
+    monkeypatch.setattr(imageio.os, "open", refused_in_ro)
     predicted = []
     real = inference.generate_normal_map
     monkeypatch.setattr(inference, "generate_normal_map", lambda image, **kw: predicted.append(1) or real(image, **kw))
     rec = Recorder()
     summary = run([tmp_path / "ro", tmp_path / "rw"], sobel(), reporter=rec)
-    assert (summary.converted, summary.failed, len(predicted)) == (1, 1, 1)
-    assert (tmp_path / "rw" / "b_normal.png").exists() and not (tmp_path / "ro" / "a_normal.png").exists()
+    assert (summary.converted, summary.skipped, summary.failed, len(predicted)) == (1, 1, 1, 1)
+    assert ("failed", "a.png") in rec.events and ("skipped", "done.png") in rec.events
+    assert (tmp_path / "rw" / "b_normal.png").exists()
+    assert sorted(os.listdir(tmp_path / "ro")) == ["a.png", "done.png", "done_normal.png"]
 
 
 # ---------------------------------------------------------------- conversion

@@ -203,10 +203,8 @@ def test_output_folder_that_cannot_be_created(tmp_path):
     assert len(error_lines(r)) == 2 and "Traceback" not in r.stderr
 
 
-def test_a_write_refused_when_the_file_is_created_fails_that_file_cleanly(tmp_path, monkeypatch):
-    """The folder looked writable (a network share, a quota, root on a read-only bind): the
-    refusal comes at os.open."""
-    from normalgen import imageio
+def test_an_output_folder_that_refuses_new_files_fails_each_photo_before_it_is_predicted(tmp_path, monkeypatch):
+    from normalgen import imageio, inference
 
     photo(tmp_path / "a.png")
     out = tmp_path / "ro"
@@ -214,30 +212,16 @@ def test_a_write_refused_when_the_file_is_created_fails_that_file_cleanly(tmp_pa
     real_open = os.open
 
     def denied(path, flags, *a, **kw):
-        if str(path).startswith(str(out)) and flags & os.O_CREAT:
+        if Path(path).parent == out and flags & os.O_CREAT:
             raise PermissionError(13, "Permission denied")
         return real_open(path, flags, *a, **kw)
 
     monkeypatch.setattr(imageio.os, "open", denied)
+    monkeypatch.setattr(inference, "generate_normal_map", lambda *a, **kw: pytest.fail("the photo was predicted"))
     r = invoke("convert", tmp_path / "a.png", "--method", "sobel", "-o", out)
     assert r.exit_code == 1
-    [line] = error_lines(r)
-    assert "is not writable" in line
+    assert error_lines(r) == [f"error: {tmp_path / 'a.png'}: cannot write to the folder {out}: Permission denied."]
     assert os.listdir(out) == []
-
-
-def test_an_output_folder_that_refuses_writes_is_fatal_before_the_model_loads(tmp_path, monkeypatch):
-    from normalgen import batch
-
-    photo(tmp_path / "a.png")
-    out = tmp_path / "ro"
-    out.mkdir()
-    real_access = os.access
-    monkeypatch.setattr(batch.os, "access", lambda p, mode: not (Path(p) == out and mode & os.W_OK) and real_access(p, mode))
-    monkeypatch.setattr(batch, "load_model_for", lambda *a: pytest.fail("the model was loaded"))
-    r = invoke("convert", tmp_path / "a.png", "-o", out)
-    assert r.exit_code == 2
-    assert error_lines(r) == [f"error: cannot write to the output folder {out}: permission denied or read-only."]
 
 
 def test_strength_must_be_a_finite_number_up_to_100():
@@ -260,31 +244,36 @@ def test_ctrl_c_while_the_model_loads_is_an_interruption_not_a_failure(tmp_path,
 
 
 def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path, monkeypatch):
-    """kill, a closed terminal or a scheduler stop the batch as Ctrl-C does, exit 128 + signal."""
+    """kill, a closed terminal or a scheduler stop the batch as Ctrl-C does, exit 128 + signal;
+    a signal someone chose to ignore (nohup's SIGHUP) stays ignored, and the handlers go back."""
     import signal
 
     from normalgen import imageio
 
     for i in range(2):
         photo(tmp_path / f"p{i}.png", seed=i)
+    seen = {}
 
-    def terminated_while_syncing(fd):
-        os.kill(os.getpid(), signal.SIGTERM)  # Python runs the handler before this returns
-
-    def not_handled(signum, frame):  # instead of the default, which would end pytest
-        raise RuntimeError("convert did not handle SIGTERM")
+    def terminated_while_syncing(fd):  # what the signal would run, without signalling pytest
+        seen["hup"] = signal.getsignal(signal.SIGHUP)
+        handler = signal.getsignal(signal.SIGTERM)
+        assert callable(handler), "convert did not handle SIGTERM"
+        handler(signal.SIGTERM, None)
 
     saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
     monkeypatch.setattr(imageio.os, "fsync", terminated_while_syncing)
     try:
-        signal.signal(signal.SIGTERM, not_handled)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         r = invoke("convert", tmp_path, "--method", "sobel")
+        after = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP))
     finally:
         for s, handler in saved.items():
             signal.signal(s, handler)
     assert r.exit_code == 128 + signal.SIGTERM, r.output
     assert "interrupted" in r.stderr
     assert sorted(os.listdir(tmp_path)) == ["p0.png", "p1.png"]  # no half file, no temp file
+    assert seen["hup"] is signal.SIG_IGN and after == (signal.SIG_DFL, signal.SIG_IGN)
 
 
 def test_a_keras_backend_that_is_not_installed_is_one_sentence():
@@ -294,6 +283,8 @@ def test_a_keras_backend_that_is_not_installed_is_one_sentence():
     assert r.stderr.strip() == ("error: cannot load Keras with the no_such_backend backend (Unable to import "
                                 "backend : no_such_backend); install it, or set KERAS_BACKEND to an installed "
                                 "one (tensorflow, jax or torch).")  # fmt: skip
+    r = run_subprocess("info", "--json", env_extra=env)
+    assert r.returncode == 1 and json.loads(r.stdout)["error"].startswith("cannot load Keras with the no_such")
     r = run_subprocess("convert", "x.png", env_extra=env)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 

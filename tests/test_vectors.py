@@ -76,3 +76,8 @@ def test_normal_map_problem_tells_real_maps_from_grey_black_and_inward_ones():
     assert "not unit vectors" in normal_map_problem(np.clip(encode_rgb(n) * 0.5 + 0.25 + height * 0.01, 0, 1))
     inward = n * np.array([1, 1, -1])
     assert "point into the surface" in normal_map_problem(encode_rgb(inward))
+    padded = encode_rgb(n)
+    padded[:, :12] = 0  # an atlas with 3/8 black padding is still a normal map
+    assert normal_map_problem(padded) is None
+    padded[:, :20] = 0
+    assert normal_map_problem(padded) == "it is mostly black"

@@ -15,6 +15,7 @@ import click
 from normalgen.errors import NormalgenError
 from normalgen.native_log import load_backend_quietly
 from normalgen.orientation import LIGHT_SIDES
+from normalgen.vectors import MAX_STRENGTH
 
 
 def _fail(message: str):
@@ -125,7 +126,8 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
     ctx = click.get_current_context()
     ignored = _ignored(ctx, _RUN_OWN) if resume else [] if init == "scratch" else _ignored(ctx, _SCRATCH_ONLY)
     if ignored:
-        why = "--resume continues with the run's own settings" if resume else "they shape a new network (--from scratch)"
+        why = ("--resume continues with the run's own settings" if resume
+               else "only a new network (--from scratch) uses " + ("them" if len(ignored) > 1 else "it"))
         click.echo(f"warning: ignoring {', '.join(ignored)}: {why}.", err=True)
     load_backend_quietly(start_devices=False)
     from .train import TrainError, TrainSettings, train as run_training
@@ -150,7 +152,7 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--model", "model_path", type=click.Path(), default=None, help="Model file [default: shipped].")
 @click.option("--method", type=click.Choice(["model", "sobel"]), default="model", show_default=True)
-@click.option("--strength", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--strength", type=click.FloatRange(0, MAX_STRENGTH), default=1.0, show_default=True,
               help="Slope multiplier (0 = the flat-map baseline).")
 @click.option("--detail", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="Sobel only.")
 @click.option("--light-from", type=click.Choice([*LIGHT_SIDES, "index"]), default="auto",

@@ -59,6 +59,12 @@ def classify(path: Path):
     return None
 
 
+def _better(a: Path, b: Path) -> tuple[Path, Path]:
+    """(kept, skipped) of two files for one role: a lossless copy over a JPEG or WebP one."""
+    lossy = {".jpg", ".jpeg", ".webp"}
+    return (b, a) if a.suffix.lower() in lossy and b.suffix.lower() not in lossy else (a, b)
+
+
 def find_pairs(roots, recursive: bool = True) -> tuple[list[Pair], list[str]]:
     """All pairs under the given folders (or files), plus warnings for files that have no partner.
 
@@ -84,11 +90,15 @@ def find_pairs(roots, recursive: bool = True) -> tuple[list[Pair], list[str]]:
             slot = found.setdefault((f.parent, key), {"root": root})
             if role == "color":
                 if "color" in slot:
-                    warnings.append(f"{f}: a second photo for {slot['color'].name}, skipped")
+                    kept, f = _better(slot["color"], f)
+                    warnings.append(f"{f}: a second photo for {kept.name}, skipped")
+                    slot["color"] = kept
                     continue
                 slot["color"] = f
             elif "normal" in slot and slot["convention"] == conv:
-                warnings.append(f"{f}: a second normal map for {slot['normal'].name}, skipped")
+                kept, f = _better(slot["normal"], f)
+                warnings.append(f"{f}: a second normal map for {kept.name}, skipped")
+                slot["normal"] = kept
             elif conv == "opengl" or "normal" not in slot:
                 slot["normal"], slot["convention"] = f, conv
     pairs = []

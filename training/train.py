@@ -19,8 +19,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from normalgen.errors import ModelError, one_clause
-from normalgen.imageio import atomic_write_bytes
+from normalgen.errors import ModelError, OutputError, one_clause
+from normalgen.imageio import atomic_write_bytes, check_writable
 from normalgen.model import ModelConfig, build_model, config_of
 from normalgen.model_loading import load_model
 
@@ -98,6 +98,9 @@ def mean_angle_deg(y_true, y_pred):
     """Mean angular error in degrees (the number artists and the model card quote)."""
     dot = ops.sum(ops.cast(y_true, "float32") * ops.cast(y_pred, "float32"), axis=-1)
     return ops.arccos(ops.clip(dot, -1.0, 1.0)) * (180.0 / np.pi)
+
+
+SCRATCH_DEPTH = 4  # levels of downsampling of a new network when --depth is not given
 
 
 @dataclasses.dataclass
@@ -248,8 +251,10 @@ def _check_can_write(run: Path) -> None:
     folder = run
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise TrainError(f"cannot write the run folder {run}: permission denied or read-only")
+    try:
+        check_writable(folder)
+    except OutputError as exc:
+        raise TrainError(f"cannot write the run folder {run} ({str(exc).rstrip('.')})") from None
 
 
 def _replan_decay(model: keras.Model, settings: TrainSettings, log) -> None:
@@ -317,7 +322,7 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
         raise TrainError(f"cannot resume {run}: its last.keras is missing; start a new run with another --out")
     init = None if resume else _load_init_model(settings.init)  # a bad --from fails before any decoding
     if not resume:
-        depth = settings.depth or (config_of(init).depth if init is not None else 4)
+        depth = settings.depth or (config_of(init).depth if init is not None else SCRATCH_DEPTH)
         if settings.patch % 2**depth:
             raise TrainError(f"--patch {settings.patch} must be a multiple of {2**depth} for a network with "
                              f"{depth} levels of downsampling")
@@ -350,7 +355,9 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
             log(f"warning: {w}")
         if not val_pairs:
             raise TrainError(f"no usable validation pairs in {', '.join(map(str, settings.val))} (see any warnings "
-                             "above); fix --val, or leave it out to choose best.keras on the training batches")
+                             "above); give --val a folder of pairs" + (" (a resumed run keeps its own --val "
+                             "unless you give one)" if resume else ", or leave it out to choose best.keras on "
+                             "the training batches"))
     log(f"{len(pairs)} training pairs, {len(val_pairs)} validation pairs")
     if not val_pairs:
         log("no validation pairs (--val): best.keras is the epoch with the lowest error on its own training batches")
@@ -373,7 +380,7 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
                         layer.trainable = layer.name in added
             else:
                 model = build_model(ModelConfig(
-                    settings.base_filters, settings.depth or 4, global_context=settings.global_context,
+                    settings.base_filters, settings.depth or SCRATCH_DEPTH, global_context=settings.global_context,
                     head=settings.head, input_norm=settings.input_norm, light=settings.light or "any",
                     norm=settings.norm))
             model.compile(optimizer=keras.optimizers.Adam(_schedule(settings)), loss=LOSSES[settings.loss],

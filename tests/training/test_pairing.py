@@ -69,7 +69,7 @@ def test_ambientcg_downloads_in_two_formats_pair_and_doubles_and_archives_are_na
            "wall_color.png", "wall_color.jpg", "wall_normal.png", "Wood049_1K-PNG.zip")
     pairs, warnings = find_pairs([tmp_path])
     assert {(p.color.name, p.normal.name) for p in pairs} == {
-        ("Bricks076_1K-JPG_Color.JPG", "Bricks076_1K-PNG_NormalGL.PNG"), ("wall_color.jpg", "wall_normal.png")}
+        ("Bricks076_1K-JPG_Color.JPG", "Bricks076_1K-PNG_NormalGL.PNG"), ("wall_color.png", "wall_normal.png")}
     assert len(warnings) == 2
-    assert any("wall_color.png: a second photo for wall_color.jpg, skipped" in w for w in warnings)
+    assert any("wall_color.jpg: a second photo for wall_color.png, skipped" in w for w in warnings)  # lossless kept
     assert any("Wood049_1K-PNG.zip: an archive, not read; unpack it" in w for w in warnings)

@@ -307,7 +307,7 @@ def test_a_bad_learning_rate_is_a_usage_error_and_ignored_options_are_named(pair
     assert "--epochs" not in r.stderr.split("warning:")[1].split("\n")[0]  # --epochs is honoured on resume
     r = CliRunner().invoke(train, [str(pairs), "--out", str(tmp_path / "ft"), "--from", str(tmp_path / "no.keras"),
                                    "--head", "height"])  # fmt: skip
-    assert "warning: ignoring --head: they shape a new network (--from scratch)." in r.stderr
+    assert "warning: ignoring --head: only a new network (--from scratch) uses it." in r.stderr
 
 
 def test_runs_that_cannot_work_are_refused_in_one_sentence_before_training(pairs, tmp_path):
