@@ -65,8 +65,9 @@ def normal_map_problem(rgb: np.ndarray) -> str | None:
         return None
     if np.mean(np.ptp(v, axis=-1) < 1.5 / 255) > 0.95:
         return "it is grey (red, green and blue equal), like a height or mask map"
+    total = v.shape[0]
     v = v[np.max(v, axis=-1) > -0.96]  # not black
-    if v.shape[0] < 0.5 * rgb[..., 0].size:
+    if v.shape[0] < 0.5 * total:
         return "it is mostly black"
     off = float(np.median(np.abs(np.linalg.norm(v, axis=-1) - 1.0)))
     if off > 0.25:

@@ -34,6 +34,7 @@ _PATTERNS = [
 
 _FORMAT_TOKEN = re.compile(r"-(jpe?g|png|exr|tiff?)$")
 _ARCHIVES = {".zip", ".7z", ".rar", ".tar", ".gz", ".tgz"}
+_LOSSY = {".jpg", ".jpeg", ".webp"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,8 +62,7 @@ def classify(path: Path):
 
 def _better(a: Path, b: Path) -> tuple[Path, Path]:
     """(kept, skipped) of two files for one role: a lossless copy over a JPEG or WebP one."""
-    lossy = {".jpg", ".jpeg", ".webp"}
-    return (b, a) if a.suffix.lower() in lossy and b.suffix.lower() not in lossy else (a, b)
+    return (b, a) if a.suffix.lower() in _LOSSY and b.suffix.lower() not in _LOSSY else (a, b)
 
 
 def find_pairs(roots, recursive: bool = True) -> tuple[list[Pair], list[str]]:

@@ -228,9 +228,12 @@ def _read_state(run: Path) -> dict | None:
         if not isinstance(state.get("settings"), dict) or int(state["epochs_done"]) < 0:
             raise ValueError
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
-        raise TrainError(f"{f} is damaged or not a normalgen run's state; start a new run with "
-                         "another --out") from None
+        raise _damaged(f) from None
     return state
+
+
+def _damaged(state_file: Path) -> TrainError:
+    return TrainError(f"{state_file} is damaged or not a normalgen run's state; start a new run with another --out")
 
 
 def _saved_settings(state: dict, run: Path) -> TrainSettings:
@@ -242,8 +245,7 @@ def _saved_settings(state: dict, run: Path) -> TrainSettings:
     try:
         return TrainSettings(**state["settings"])
     except TypeError:  # required settings missing
-        raise TrainError(f"{run / 'state.json'} is damaged or not a normalgen run's state; start a new run "
-                         "with another --out") from None
+        raise _damaged(run / "state.json") from None
 
 
 def _check_can_write(run: Path) -> None:
@@ -287,7 +289,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print, verbose: int
     run later."""
     deadline = None if minutes is None else time.monotonic() + 60 * minutes
     state = _read_state(Path(settings.out))
-    precision = _saved_settings(state, Path(settings.out)).precision if (resume and state) else settings.precision
+    precision = state["settings"].get("precision", settings.precision) if (resume and state) else settings.precision
     # First of all: a multi-worker strategy must exist before TensorFlow runs anything, and a
     # machine that stops before it has joined its cluster leaves the others waiting for ever.
     try:
