@@ -37,7 +37,9 @@ def _fail(message: str):
               help="Key light from any azimuth, or within 45 degrees of +X (for `train --light canonical`).")
 @click.option("--broad", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of pairs whose base relief is drawn 2, 4 or 8 times larger (broad undulations).")
-def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode, broad):
+@click.option("--steep", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of bricks, stones and rivets scaled by their walls (40-75 degrees) instead of their mean slope.")
+def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode, broad, steep):
     """Write COUNT synthetic training pairs (NNN_color.png + NNN_normal.png, OpenGL) to OUT.
 
     Pairs already there from the same seed are kept, so an interrupted run is resumed by
@@ -53,7 +55,7 @@ def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode, broad):
             last[0] = done
 
         write_dataset(out, count, size, seed=seed, start=start, progress=progress, jobs=jobs, albedo_mode=albedo_mode,
-                      light_mode=light_mode, broad=broad)
+                      light_mode=light_mode, broad=broad, steep=steep)
     click.echo(f"wrote {count} pairs to {out}")
 
 

@@ -233,10 +233,15 @@ def _to_unit(x):
     return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
 
 
-def rms_slope(h: np.ndarray) -> float:
+def slope_magnitude(h: np.ndarray) -> np.ndarray:
+    """|grad h| per pixel (central differences, wrapping: the fields tile)."""
     gx = (np.roll(h, -1, 1) - np.roll(h, 1, 1)) * 0.5
     gy = (np.roll(h, -1, 0) - np.roll(h, 1, 0)) * 0.5
-    return float(np.sqrt(np.mean(gx * gx + gy * gy)))
+    return np.sqrt(gx * gx + gy * gy)
+
+
+def rms_slope(h: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(slope_magnitude(h) ** 2)))
 
 
 def layered_height(rng: np.random.Generator, size: int, base: str | None = None,

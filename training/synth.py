@@ -31,8 +31,23 @@ ALBEDO_MODES = ("mixed", "plain")
 BROAD_ZOOMS = (2, 4, 8)
 
 
+# Families with walls: bevels of bricks, tiles and planks, the rims of stones, rivets. Scaled by
+# their RMS slope alone (4-45 degrees, log-uniform), their narrow walls are rarely steep: under 0.5%
+# of the default draws' pixels tilt past 60 degrees, while real tiles, bricks and stones have walls
+# of 45 degrees to vertical. `steep` scales some of them by their walls instead.
+STEEP_FAMILIES = ("bricks", "cells", "bumps")
+STEEP_WALL_DEG = (40.0, 75.0)
+STEEP_PERCENTILE = 99.0
+
+
+def base_family(kind: str) -> str:
+    """The base relief of an index.tsv kind: "-bricks/4+scratches@steep" -> "bricks"."""
+    return kind.lstrip("-").split("@")[0].split("+")[0].split("/")[0]
+
+
 def make_pair(seed: int, size: int = 256, albedo_mode: str = "mixed",
-              light_mode: str = "any", broad: float = 0.0) -> tuple[np.ndarray, np.ndarray, dict]:
+              light_mode: str = "any", broad: float = 0.0,
+              steep: float = 0.0) -> tuple[np.ndarray, np.ndarray, dict]:
     """-> (photo uint8 (S,S,3) sRGB, normals float32 (S,S,3) OpenGL unit vectors, metadata).
 
     albedo_mode "mixed": colour partly tied to the relief, partly not; "plain": one colour.
@@ -40,6 +55,8 @@ def make_pair(seed: int, size: int = 256, albedo_mode: str = "mixed",
     shading.random_lighting), for models that are shown photos turned so (normalgen.orientation).
     broad: the chance that the base relief is drawn 2, 4 or 8 times larger (its slope at long
     wavelengths, where the default draws put little of it). 0 leaves every seed's pair unchanged.
+    steep: the chance that a relief with walls (STEEP_FAMILIES) is scaled so that its steepest 1%
+    of pixels tilt 40-75 degrees, instead of by a drawn RMS slope. 0 leaves every pair unchanged.
     """
     rng = np.random.default_rng([seed, 0x6E6F726D])
     big = size * SUPERSAMPLE
@@ -52,7 +69,16 @@ def make_pair(seed: int, size: int = 256, albedo_mode: str = "mixed",
     slope_deg = float(np.exp(rng.uniform(np.log(4.0), np.log(45.0))))
     # The layer has unit RMS slope; slopes are geometric, the same at the 2x render and after
     # averaging down, so the heights (in 2x pixels) are simply scaled to the chosen RMS slope.
-    height_px = layer.height * np.tan(np.radians(slope_deg))
+    gain = np.tan(np.radians(slope_deg))
+    if steep > 0 and base_family(family) in STEEP_FAMILIES:
+        steep_rng = np.random.default_rng([seed, 0x73746565])  # its own stream, as for broad
+        if steep_rng.random() < steep:
+            wall_deg = steep_rng.uniform(*STEEP_WALL_DEG)
+            walls = float(np.percentile(heightfields.slope_magnitude(layer.height), STEEP_PERCENTILE))
+            gain = np.tan(np.radians(wall_deg)) / max(walls, 1e-9)
+            slope_deg = float(np.degrees(np.arctan(gain)))  # the RMS slope this makes
+            family += "@steep"
+    height_px = layer.height * gain
     normals = normals_from_height(height_px, wrap=True)
     if albedo_mode == "plain":
         alb = albedo.plain_albedo(rng, big)
@@ -89,10 +115,10 @@ _INDEX_EVERY = 32  # pairs between rewrites of index.tsv, so a killed run keeps 
 
 
 def _write_one(args) -> str:
-    out, name, pair_seed, size, albedo_mode, light_mode, broad, known_row = args
+    out, name, pair_seed, size, albedo_mode, light_mode, broad, steep, known_row = args
     if known_row and (out / f"{name}_color.png").exists() and (out / f"{name}_normal.png").exists():
         return known_row  # kept from an interrupted run, with its row of index.tsv
-    photo, normals, meta = make_pair(pair_seed, size, albedo_mode, light_mode, broad)
+    photo, normals, meta = make_pair(pair_seed, size, albedo_mode, light_mode, broad, steep)
     write_pair(out, name, photo, normals)
     return (f"{name}\t{meta['family']}\t{meta['lighting']}\t{meta['slope_deg']}\t{meta['light_azimuth']}"
             f"\t{meta['light_elevation']}\t{pair_seed}")
@@ -121,7 +147,7 @@ def _write_index(out: Path, rows: dict[str, str]) -> None:
 
 def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: int = 0, progress=None,
                   jobs: int = 1, albedo_mode: str = "mixed", light_mode: str = "any",
-                  broad: float = 0.0) -> Path:
+                  broad: float = 0.0, steep: float = 0.0) -> Path:
     """Write `count` pairs (ids start..start+count-1, seeds seed*1_000_003 + id) and index.tsv.
 
     A pair already on disk is kept when index.tsv has its row from the same seed, so an
@@ -139,7 +165,7 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
         name, pair_seed = f"{i:0{width}d}", seed * 1_000_003 + i
         row = known.get(name)
         same_seed = row is not None and row.rsplit("\t", 1)[-1] == str(pair_seed)
-        work.append((out, name, pair_seed, size, albedo_mode, light_mode, broad, row if same_seed else None))
+        work.append((out, name, pair_seed, size, albedo_mode, light_mode, broad, steep, row if same_seed else None))
     rows = dict(known)  # ids outside this run's range keep their rows; this run's replace theirs
     finished = 0
 

@@ -59,6 +59,37 @@ def test_broad_pairs_are_optional_and_keep_the_default_draws():
     assert all("/" in f.split("+")[0] for f in families)  # the base layer says its zoom: "cells/4"
 
 
+def _walled_seeds(count):
+    """Seeds whose base relief has walls (bricks, cells, bumps), drawn without making the pair."""
+    seeds = []
+    for seed in range(200):
+        rng = np.random.default_rng([seed, 0x6E6F726D])
+        if str(rng.choice(heightfields.BASE_FAMILIES)) in synth.STEEP_FAMILIES:
+            seeds.append(seed)
+        if len(seeds) == count:
+            return seeds
+    raise AssertionError("too few walled seeds")
+
+
+def test_steep_pairs_have_steep_walls_and_keep_the_default_draws():
+    seeds = _walled_seeds(3)
+    for seed in seeds:
+        plain = synth.make_pair(seed, 64)
+        assert all(np.array_equal(a, b) for a, b in zip(plain[:2], synth.make_pair(seed, 64, steep=0.0)[:2]))
+        photo, normals, meta = synth.make_pair(seed, 64, steep=1.0)
+        assert meta["family"].endswith("@steep")
+        tilt = np.degrees(np.arccos(np.clip(normals[..., 2], -1, 1)))
+        # Walls drawn at 40-75 degrees on the 2x render; averaging down softens the narrowest a little.
+        assert 25 < np.percentile(tilt, 99) < 80, (seed, meta)
+        assert np.percentile(tilt, 99) > np.percentile(np.degrees(np.arccos(np.clip(plain[1][..., 2], -1, 1))), 99) \
+            or plain[2]["slope_deg"] > 30
+    # A relief without walls is never scaled by them.
+    rng_families = [synth.make_pair(seed, 32, steep=1.0)[2]["family"] for seed in range(12)]
+    assert {synth.base_family(f) in synth.STEEP_FAMILIES for f in rng_families} == {True, False}
+    assert all(("@steep" in f) == (synth.base_family(f) in synth.STEEP_FAMILIES)
+               for f in rng_families)
+
+
 def test_synth_command_passes_broad_on(tmp_path):
     from click.testing import CliRunner
 
@@ -70,6 +101,7 @@ def test_synth_command_passes_broad_on(tmp_path):
     kinds = [line.split("\t")[1] for line in (tmp_path / "index.tsv").read_text().splitlines()[1:]]
     assert len(kinds) == 2 and all("/" in k.split("+")[0] for k in kinds)
     assert CliRunner().invoke(synth_command, [str(tmp_path), "--broad", "2"]).exit_code == 2
+    assert CliRunner().invoke(synth_command, [str(tmp_path), "--steep", "-0.5"]).exit_code == 2
 
 
 def test_written_dataset_round_trips(tmp_path):
