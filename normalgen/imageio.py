@@ -87,8 +87,9 @@ def read_normal_map(path, *, convention: str = "opengl", max_pixels: int | None 
     """
     check_convention(convention)
     if Path(path).suffix.lower() == ".exr":
-        return _read_exr(Path(path), max_pixels)
-    rgb = _to_unit_float(_read_rgb(path, max_pixels=max_pixels, honour_orientation=False))
+        rgb = _read_exr(Path(path), max_pixels)
+    else:
+        rgb = _to_unit_float(_read_rgb(path, max_pixels=max_pixels, honour_orientation=False))
     problem = normal_map_problem(rgb) if check else None
     if problem:
         raise ImageError(f"{path} cannot be a normal map: {problem}")
@@ -96,9 +97,11 @@ def read_normal_map(path, *, convention: str = "opengl", max_pixels: int | None 
 
 
 def _read_exr(path: Path, max_pixels: int | None) -> np.ndarray:
-    """An EXR normal map through OpenCV, where the build has OpenEXR -> unit vectors. Float maps
-    come two ways: RGB = (n + 1) / 2 like an integer map, or the signed vector itself; any value
-    below zero means the latter (the encoded form never goes below zero)."""
+    """An EXR normal map through OpenCV, where the build has OpenEXR -> RGB = (n + 1) / 2, floats.
+
+    Float maps come two ways: RGB = (n + 1) / 2 like an integer map, or the signed vector
+    itself; any value below zero means the latter (the encoded form never goes below zero), and
+    it is encoded here so that one check and one decoding serve both."""
     if not exr_available():
         raise ImageError(f"{path} is an EXR file, which this OpenCV build cannot read; "
                          "save the normal map as a 16-bit PNG or TIFF.")
@@ -108,7 +111,7 @@ def _read_exr(path: Path, max_pixels: int | None) -> np.ndarray:
     if arr.ndim != 3 or arr.shape[-1] < 3:
         raise ImageError(f"{path} is not an RGB normal map.")
     rgb = np.nan_to_num(arr[..., 2::-1])  # BGR(A) -> RGB
-    return normalize(rgb) if rgb.min() < -1e-3 else decode_rgb(np.clip(rgb, 0.0, 1.0))
+    return (rgb + 1.0) / 2.0 if rgb.min() < -1e-3 else np.clip(rgb, 0.0, 1.0)
 
 
 def exif_rotation(path) -> int:

@@ -438,7 +438,38 @@ def test_an_exr_normal_map_is_read_in_rgb_order_encoded_or_signed(tmp_path, sign
     assert ok
     path = tmp_path / "rock_nor_gl_1k.exr"
     path.write_bytes(data.tobytes())
-    assert np.abs(read_normal_map(path) - n).max() < 1e-3
+    assert np.abs(read_normal_map(path, check=True) - n).max() < 1e-3
+
+
+@pytest.mark.skipif(not imageio.exr_available(), reason="this OpenCV build reads EXR")
+@pytest.mark.parametrize("signed", [False, True], ids=["encoded", "signed-vectors"])
+def test_an_exr_height_map_under_a_normal_maps_name_is_refused_when_checked(tmp_path, signed):
+    height = np.random.default_rng(0).random((16, 16)).astype(np.float32)
+    grey = np.dstack([height * 2 - 1 if signed else height] * 3)
+    ok, data = cv2.imencode(".exr", grey)
+    assert ok
+    path = tmp_path / "rock_nor_gl_1k.exr"
+    path.write_bytes(data.tobytes())
+    with pytest.raises(ImageError, match="cannot be a normal map: it is grey"):
+        read_normal_map(path, check=True)
+    assert read_normal_map(path).shape == (16, 16, 3)  # unchecked, it is read as asked
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["encoded", "signed-vectors"])
+def test_exr_decoding_and_check_without_openexr(tmp_path, monkeypatch, signed):
+    """The EXR path after OpenCV's decoder (which pip's wheels may lack), with that decoder faked."""
+    n = normalize(np.dstack([np.full((8, 8), 0.3), np.linspace(-0.5, 0.5, 8)[None, :].repeat(8, 0),
+                             np.ones((8, 8))]).astype(np.float32))
+    height = np.random.default_rng(0).random((8, 8)).astype(np.float32)
+    files = {"good_nor_gl.exr": n if signed else (n + 1) / 2,
+             "height_nor_gl.exr": np.dstack([height * 2 - 1 if signed else height] * 3)}
+    for name in files:
+        (tmp_path / name).write_bytes(b"\x76\x2f\x31\x01" + bytes(60))
+    monkeypatch.setattr(imageio, "exr_available", lambda: True)
+    monkeypatch.setattr(imageio, "_imdecode", lambda path: np.ascontiguousarray(files[path.name][..., ::-1]))
+    assert np.abs(read_normal_map(tmp_path / "good_nor_gl.exr", check=True) - n).max() < 1e-5
+    with pytest.raises(ImageError, match="cannot be a normal map: it is grey"):
+        read_normal_map(tmp_path / "height_nor_gl.exr", check=True)
 
 
 @pytest.mark.skipif(imageio.exr_available(), reason="this OpenCV build reads EXR")
