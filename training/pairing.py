@@ -33,6 +33,7 @@ _PATTERNS = [
 
 
 _FORMAT_TOKEN = re.compile(r"-(jpe?g|png|exr|tiff?)$")
+_RESOLUTION_TOKEN = re.compile(r"_(\d+k)$")  # the end of an ambientCG or Poly Haven key: "_2k"
 _ARCHIVES = {".zip", ".7z", ".rar", ".tar", ".gz", ".tgz"}
 _LOSSY = {".jpg", ".jpeg", ".webp"}
 
@@ -102,8 +103,12 @@ def find_pairs(roots, recursive: bool = True) -> tuple[list[Pair], list[str]]:
             elif conv == "opengl" or "normal" not in slot:
                 slot["normal"], slot["convention"] = f, conv
     pairs = []
+    sizes: dict[tuple[Path, str], list[tuple[str, str]]] = {}  # (folder, asset) -> [(resolution, photo)]
     for (parent, key), slot in sorted(found.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
         if "color" in slot and "normal" in slot:
+            m = _RESOLUTION_TOKEN.search(key)
+            if m:
+                sizes.setdefault((parent, key[:m.start()]), []).append((m.group(1).upper(), slot["color"].name))
             root = slot["root"]
             rel = parent.relative_to(root) if root.is_dir() and parent != root else Path(".")
             group = str(rel) if str(rel) != "." else root.name
@@ -112,4 +117,10 @@ def find_pairs(roots, recursive: bool = True) -> tuple[list[Pair], list[str]]:
             have = slot.get("color") or slot.get("normal")
             missing = "normal map" if "color" in slot else "colour photo"
             warnings.append(f"{have}: no matching {missing}, skipped")
+    for (parent, _), copies in sizes.items():
+        if len(copies) > 1:
+            res, photos = zip(*copies)
+            warnings.append(f"{parent / photos[0]}: the same asset at {' and '.join(res)} "
+                            f"({', '.join(photos[1:])}), each used as a pair, so it counts "
+                            f"{len(copies)} times; remove the copies you do not want")
     return pairs, warnings

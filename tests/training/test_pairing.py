@@ -73,3 +73,17 @@ def test_ambientcg_downloads_in_two_formats_pair_and_doubles_and_archives_are_na
     assert len(warnings) == 2
     assert any("wall_color.jpg: a second photo for wall_color.png, skipped" in w for w in warnings)  # lossless kept
     assert any("Wood049_1K-PNG.zip: an archive, not read; unpack it" in w for w in warnings)
+
+
+def test_one_asset_at_two_resolutions_is_named_and_both_are_used(tmp_path):
+    _touch(tmp_path, "Rocks011_1K-JPG_Color.jpg", "Rocks011_1K-JPG_NormalGL.jpg",
+           "Rocks011_2K-PNG_Color.png", "Rocks011_2K-PNG_NormalGL.png",
+           "bark_diff_1k.png", "bark_nor_gl_1k.png", "bark_diff_4k.png", "bark_nor_gl_4k.png",
+           "moss_diff_2k.png", "moss_nor_gl_2k.png", "Rocks012_2K-PNG_Color.png", "Rocks012_2K-PNG_NormalGL.png")
+    pairs, warnings = find_pairs([tmp_path])
+    assert len(pairs) == 6
+    assert sorted(warnings) == sorted([
+        f"{tmp_path / 'Rocks011_1K-JPG_Color.jpg'}: the same asset at 1K and 2K (Rocks011_2K-PNG_Color.png), "
+        "each used as a pair, so it counts 2 times; remove the copies you do not want",
+        f"{tmp_path / 'bark_diff_1k.png'}: the same asset at 1K and 4K (bark_diff_4k.png), "
+        "each used as a pair, so it counts 2 times; remove the copies you do not want"])
