@@ -12,35 +12,22 @@ distribution; a generator that scales every relief by its RMS slope rarely draws
 from __future__ import annotations
 
 import argparse
-import csv
 import collections
 from pathlib import Path
 
 import numpy as np
 
 from normalgen.imageio import read_normal_map
+from normalgen_training.evaluate import _index_kinds, tilt_deg
 from normalgen_training.pairing import find_pairs
 from normalgen_training.synth import base_family
 
 LIMITS = (45, 60)
 
 
-def tilt_degrees(normals: np.ndarray) -> np.ndarray:
-    return np.degrees(np.arccos(np.clip(normals[..., 2], -1.0, 1.0))).ravel()
-
-
 def summary(tilts: np.ndarray) -> str:
     shares = "  ".join(f"past {a}: {np.mean(tilts > a):6.2%}" for a in LIMITS)
     return f"{shares}  99th percentile {np.percentile(tilts, 99):5.1f}"
-
-
-def kinds(folder: Path) -> dict[str, str]:
-    index = folder / "index.tsv"
-    if not index.is_file():
-        return {}
-    with index.open(encoding="utf-8-sig", newline="") as f:
-        rows = [row for row in csv.reader(f, delimiter="\t") if len(row) >= 2]
-    return {row[0]: row[1] for row in rows if row[0] != "id"}  # id and kind lead, header or not
 
 
 def main() -> None:
@@ -51,12 +38,12 @@ def main() -> None:
     for folder in args.dirs:
         pairs, _ = find_pairs([folder], recursive=False)
         pairs = pairs[: args.limit]
-        kind_of = kinds(folder)
+        kind_of = _index_kinds(pairs)  # (folder, id) -> kind, as `normalgen eval` groups them
         groups = collections.defaultdict(list)
         for pair in pairs:
-            tilts = tilt_degrees(read_normal_map(pair.normal, convention=pair.convention))
+            tilts = tilt_deg(read_normal_map(pair.normal, convention=pair.convention)).ravel()
             groups["(all)"].append(tilts)
-            kind = kind_of.get(pair.name.rsplit("_", 1)[0])
+            kind = kind_of.get((pair.color.parent, pair.color.stem.rsplit("_", 1)[0]))
             if kind:
                 groups[base_family(kind) + ("@steep" if "@steep" in kind else "")].append(tilts)
         print(f"{folder} ({len(pairs)} pairs)")
