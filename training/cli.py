@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from normalgen.errors import NormalgenError
+from normalgen.errors import NormalgenError, one_clause
 from normalgen.native_log import load_backend_quietly
 from normalgen.orientation import LIGHT_SIDES
 from normalgen.vectors import MAX_STRENGTH
@@ -47,15 +47,20 @@ def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode, broad, s
     """
     from .synth import write_dataset
 
-    with click.progressbar(length=count, label="synthesising", file=sys.stderr) as bar:
-        last = [0]
+    try:
+        with click.progressbar(length=count, label="synthesising", file=sys.stderr) as bar:
+            last = [0]
 
-        def progress(done, total):
-            bar.update(done - last[0])
-            last[0] = done
+            def progress(done, total):
+                bar.update(done - last[0])
+                last[0] = done
 
-        write_dataset(out, count, size, seed=seed, start=start, progress=progress, jobs=jobs, albedo_mode=albedo_mode,
-                      light_mode=light_mode, broad=broad, steep=steep)
+            write_dataset(out, count, size, seed=seed, start=start, progress=progress, jobs=jobs,
+                          albedo_mode=albedo_mode, light_mode=light_mode, broad=broad, steep=steep)
+    except NormalgenError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write pairs to {out}: {one_clause(exc)}")
     click.echo(f"wrote {count} pairs to {out}")
 
 

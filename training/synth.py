@@ -12,11 +12,13 @@ NNN_normal.png (16-bit, OpenGL), plus index.tsv.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from normalgen.errors import NormalgenError
 from normalgen.imageio import atomic_write_bytes, write_normal_map
 from normalgen.vectors import normalize, normals_from_height
 
@@ -150,6 +152,40 @@ def _write_index(out: Path, rows: dict[str, str]) -> None:
     atomic_write_bytes(out / "index.tsv", table.encode(), overwrite=True)
 
 
+SETTINGS_FILE = "synth.json"
+# write_dataset's options that change a pair without changing its seed, with their CLI flags.
+_SETTING_FLAGS = {"size": "--size", "albedo": "--albedo", "light": "--light", "broad": "--broad", "steep": "--steep"}
+
+
+class SynthSettingsError(NormalgenError):
+    """A folder's pairs were made with other settings than the run asked to add to it."""
+
+
+def _check_settings(out: Path, settings: dict, has_pairs: bool) -> None:
+    """Refuse to add pairs made with other settings to a folder, and record the settings of a new one.
+
+    Pairs are kept by seed when a run resumes, so without this a rerun with another --broad or
+    --size would keep the old pairs under the new settings and mix the two in one folder. A
+    folder written before synth.json existed has pairs but no record; it is left unchecked.
+    """
+    path = out / SETTINGS_FILE
+    try:
+        recorded = json.loads(path.read_text())
+    except FileNotFoundError:
+        recorded = None
+    except (OSError, ValueError) as exc:
+        raise SynthSettingsError(f"{path} is unreadable ({exc}); delete it to write to {out} anyway") from exc
+    if recorded is None:
+        if not has_pairs:
+            atomic_write_bytes(path, (json.dumps(settings, indent=1) + "\n").encode(), overwrite=True)
+        return
+    differ = [f"{flag} {recorded.get(key)} (asked: {settings[key]})"
+              for key, flag in _SETTING_FLAGS.items() if recorded.get(key) != settings[key]]
+    if differ:
+        raise SynthSettingsError(f"{out} holds pairs made with " + ", ".join(differ)
+                                 + "; rerun with those settings to add to it, or write to a new folder")
+
+
 def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: int = 0, progress=None,
                   jobs: int = 1, albedo_mode: str = "mixed", light_mode: str = "any",
                   broad: float = 0.0, steep: float = 0.0) -> Path:
@@ -159,12 +195,15 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
     interrupted run resumes where it stopped; one without that row is rendered again (the same
     seed makes the same pair). index.tsv is rewritten every few pairs and keeps the rows of ids
     outside this run's range, so runs split with `start` share one index. `jobs` processes
-    render in parallel; the result does not depend on it.
+    render in parallel; the result does not depend on it. OUT/synth.json records the settings,
+    and adding to a folder with other settings raises SynthSettingsError.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     width = max(4, len(str(start + count - 1)))
     known = _read_index(out / "index.tsv")
+    _check_settings(out, {"size": size, "albedo": albedo_mode, "light": light_mode, "broad": broad, "steep": steep},
+                    has_pairs=bool(known))
     work = []
     for i in range(start, start + count):
         name, pair_seed = f"{i:0{width}d}", seed * 1_000_003 + i

@@ -224,3 +224,28 @@ def test_a_forced_tone_curve_keeps_exposure_and_changes_only_the_curve():
     with pytest.raises(ValueError, match="tone curve"):
         camera.develop(radiance, np.random.default_rng(5), curve="log")
 
+
+def test_adding_pairs_with_other_settings_is_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from normalgen_training.cli import synth as synth_command
+
+    args = [str(tmp_path), "--count", "1", "--size", "32", "--jobs", "1", "--broad", "0.5"]
+    assert CliRunner().invoke(synth_command, args).exit_code == 0
+    before = (tmp_path / "0000_color.png").read_bytes()
+    # Resuming with the same settings adds pairs; another --broad or --size would keep the old
+    # pairs under the new settings, so it stops with one sentence and writes nothing.
+    assert CliRunner().invoke(synth_command, args[:2] + ["2"] + args[3:]).exit_code == 0
+    assert (tmp_path / "0001_normal.png").exists()
+    for other in (["--broad", "0"], ["--size", "48", "--broad", "0.5"]):
+        result = CliRunner().invoke(synth_command, [str(tmp_path), "--count", "3", "--size", "32", "--jobs", "1"] + other)
+        assert result.exit_code == 1, result.output
+        assert result.output.count("error:") == 1 and "new folder" in result.output and "Traceback" not in result.output
+        assert not (tmp_path / "0002_color.png").exists()
+    assert "--broad 0.5 (asked: 0.0)" in CliRunner().invoke(
+        synth_command, [str(tmp_path), "--size", "32", "--jobs", "1"]).output
+    assert (tmp_path / "0000_color.png").read_bytes() == before
+    # A folder written before the record existed is not checked, and gets no record of guessed settings.
+    (tmp_path / "synth.json").unlink()
+    assert CliRunner().invoke(synth_command, [str(tmp_path), "--count", "1", "--size", "32", "--jobs", "1"]).exit_code == 0
+    assert not (tmp_path / "synth.json").exists()
