@@ -16,6 +16,8 @@ trained on sRGB). Normal maps are *data*: RGB = (n + 1) / 2, never gamma-correct
 Every write is atomic: the bytes go to a hidden temp file in the target's own folder
 (``.name.tmp-XXXXXXXX.png``), are fsynced, then ``os.replace``d onto the target. A crash, a full
 disk or Ctrl-C leaves either the old file or the new one, never half of one, and no temp file.
+A kill the process cannot catch (SIGKILL, a power cut) can leave a temp file; the next write to
+that folder removes those over an hour old.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import struct
 import threading
+import time
 import warnings
 import zlib
 from pathlib import Path
@@ -45,6 +49,10 @@ DEFAULT_MAX_PIXELS = 16384 * 16384  # ~268 MP: larger than any texture photo, sm
 PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".tga", ".webp")
 OUTPUT_FORMATS = {".png": 8, ".tif": 16, ".tiff": 16, ".exr": 32}  # extension -> default bits
 TEMP_MARKER = ".tmp-"  # hidden temp files are named ".<name>.tmp-<random><ext>"
+STALE_TEMP_SECONDS = 3600  # a temp file this old is left from a killed write: none takes that long
+_TEMP_NAME = re.compile(r"\..+" + re.escape(TEMP_MARKER) + r"[0-9a-f]{8}(\.[^.]*)?")
+_SWEPT_FOLDERS: set[str] = set()
+_SWEPT_LOCK = threading.Lock()
 
 _EXIF_ORIENTATION = 0x0112
 _PILLOW_LIMIT_LOCK = threading.Lock()
@@ -476,6 +484,33 @@ def is_temp_file(path) -> bool:
     return name.startswith(".") and TEMP_MARKER in name
 
 
+def remove_stale_temps(folder) -> list[Path]:
+    """Remove this module's temp files in `folder` older than STALE_TEMP_SECONDS: what a write
+    killed before its cleanup (SIGKILL, a power cut) left. Returns what it removed; never raises."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    removed = []
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            if not _TEMP_NAME.fullmatch(entry.name):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
+
+
+def _sweep_once(folder: Path) -> None:
+    """remove_stale_temps the first time this process writes to `folder` (not on every write: a
+    batch of thousands would list its output folder thousands of times)."""
+    key = os.path.abspath(folder)
+    with _SWEPT_LOCK:
+        if key in _SWEPT_FOLDERS:
+            return
+        _SWEPT_FOLDERS.add(key)
+    remove_stale_temps(folder)
+
+
 def atomic_write_bytes(path, data: bytes, *, overwrite: bool = False) -> None:
     """Write `data` to `path` via a fsynced temp file in the same folder and an atomic rename.
 
@@ -486,6 +521,7 @@ def atomic_write_bytes(path, data: bytes, *, overwrite: bool = False) -> None:
     """
     path = Path(path)
     folder = path.parent
+    _sweep_once(folder)
     tmp = None
     try:
         for _ in range(16):

@@ -369,6 +369,26 @@ def test_failure_mid_write_leaves_no_half_file_and_no_temp(tmp_path, monkeypatch
     assert os.listdir(tmp_path) == []
 
 
+def test_temp_files_a_killed_write_left_are_removed_by_the_next_write_there(tmp_path):
+    # SIGKILL or a power cut skips the cleanup; such temp files, once old, go on the next write.
+    old = tmp_path / ".a.png.tmp-0123abcd.png"
+    fresh = tmp_path / ".b.png.tmp-89abcdef.png"  # perhaps another process writing right now
+    other = [tmp_path / ".a.png.tmp-notmine.png", tmp_path / "a.png.tmp-0123abcd.png", tmp_path / ".keep"]
+    for f in [old, fresh, *other]:
+        f.write_bytes(b"x")
+    stale = os.stat(fresh).st_mtime - imageio.STALE_TEMP_SECONDS - 60
+    for f in [old, *other]:
+        os.utime(f, (stale, stale))
+    write_normal_map(tmp_path / "n.png", random_normals())
+    assert sorted(os.listdir(tmp_path)) == sorted([fresh.name, "n.png"] + [f.name for f in other])
+    # Once per folder per process: a batch does not list its output folder for every file.
+    old.write_bytes(b"x")
+    os.utime(old, (stale, stale))
+    write_normal_map(tmp_path / "m.png", random_normals())
+    assert old.exists()
+    assert imageio.remove_stale_temps(tmp_path) == [old]
+
+
 def test_failed_overwrite_keeps_the_old_file(tmp_path, monkeypatch):
     target = tmp_path / "n.png"
     write_normal_map(target, random_normals(seed=1))
