@@ -38,12 +38,14 @@ def _fail(message: str):
 @click.option("--broad", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of pairs whose base relief is drawn 2, 4 or 8 times larger (broad undulations).")
 @click.option("--steep", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-              help="Share of bricks, stones and rivets scaled by their walls (40-75 degrees) instead of their mean slope.")
+              help="Share of bricks, stones and rivets scaled by their walls (40-75 degrees, RMS slope at most 45) "
+                   "instead of their RMS slope.")
 def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode, broad, steep):
     """Write COUNT synthetic training pairs (NNN_color.png + NNN_normal.png, OpenGL) to OUT.
 
     Pairs already there from the same seed are kept, so an interrupted run is resumed by
     running it again; index.tsv (each pair's relief and light) keeps the rows of every run.
+    OUT/synth.json records the settings, and a rerun with other settings is refused.
     """
     from .synth import write_dataset
 

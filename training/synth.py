@@ -7,7 +7,7 @@ interreflection, each checked against Cycles by benchmarks/shading_vs_cycles.py)
 camera (exposure, white balance, tone curve, noise, blur, JPEG). It renders at 2x and averages down,
 as a real camera's pixels integrate the surface; the normals are averaged the same way.
 `write_dataset` writes pairs in the layout users have: NNN_color.png (8-bit sRGB) and
-NNN_normal.png (16-bit, OpenGL), plus index.tsv.
+NNN_normal.png (16-bit, OpenGL), plus index.tsv, and synth.json, the settings that made them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from normalgen.errors import NormalgenError
+from normalgen.errors import NormalgenError, OutputError
 from normalgen.imageio import atomic_write_bytes, write_normal_map
 from normalgen.vectors import normalize, normals_from_height
 
@@ -153,37 +153,73 @@ def _write_index(out: Path, rows: dict[str, str]) -> None:
 
 
 SETTINGS_FILE = "synth.json"
-# write_dataset's options that change a pair without changing its seed, with their CLI flags.
-_SETTING_FLAGS = {"size": "--size", "albedo": "--albedo", "light": "--light", "broad": "--broad", "steep": "--steep"}
+# Raise when the same seed and settings make a different pair, so that a folder's old pairs are
+# not resumed beside new ones (2: the --steep scaling capped at STEEP_MAX_RMS_DEG).
+GENERATOR_VERSION = 2
+# write_dataset's options that change a pair without changing its seed: CLI flag, and the value
+# a record without that key means (records began with version 2).
+_SETTINGS = {"size": ("--size", 256), "albedo": ("--albedo", "mixed"), "light": ("--light", "any"),
+             "broad": ("--broad", 0.0), "steep": ("--steep", 0.0), "generator": ("the generator version", 2)}
 
 
 class SynthSettingsError(NormalgenError):
     """A folder's pairs were made with other settings than the run asked to add to it."""
 
 
-def _check_settings(out: Path, settings: dict, has_pairs: bool) -> None:
+def _read_settings(path: Path) -> dict | None:
+    try:
+        recorded = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise SynthSettingsError(f"{path} is unreadable ({exc}); delete it to write to {path.parent} anyway") from exc
+    if not isinstance(recorded, dict):
+        raise SynthSettingsError(f"{path} is not a synth settings record; delete it to write to {path.parent} anyway")
+    return recorded
+
+
+def _check_settings(out: Path, settings: dict, known: dict[str, str]) -> None:
     """Refuse to add pairs made with other settings to a folder, and record the settings of a new one.
 
     Pairs are kept by seed when a run resumes, so without this a rerun with another --broad or
     --size would keep the old pairs under the new settings and mix the two in one folder. A
-    folder written before synth.json existed has pairs but no record; it is left unchecked.
+    folder with no pairs takes this run's settings. A folder written before synth.json existed
+    has pairs but no record; it is not given a guessed one, and is only checked for steep pairs
+    made before their cap (GENERATOR_VERSION 2).
     """
     path = out / SETTINGS_FILE
-    try:
-        recorded = json.loads(path.read_text())
-    except FileNotFoundError:
-        recorded = None
-    except (OSError, ValueError) as exc:
-        raise SynthSettingsError(f"{path} is unreadable ({exc}); delete it to write to {out} anyway") from exc
-    if recorded is None:
-        if not has_pairs:
-            atomic_write_bytes(path, (json.dumps(settings, indent=1) + "\n").encode(), overwrite=True)
+    has_pairs = bool(known) or (out / "index.tsv").exists() or any(out.glob("*_color.png"))
+    record = (json.dumps(settings, indent=1) + "\n").encode()
+    recorded = _read_settings(path)
+    if not has_pairs and recorded is None:
+        try:  # not over a record that another run, started at once, has just written
+            atomic_write_bytes(path, record)
+            return
+        except OutputError:
+            recorded = _read_settings(path)
+            if recorded is None:
+                raise
+    elif not has_pairs:  # pairs deleted, or a run stopped before its first: a fresh start
+        atomic_write_bytes(path, record, overwrite=True)
         return
-    differ = [f"{flag} {recorded.get(key)} (asked: {settings[key]})"
-              for key, flag in _SETTING_FLAGS.items() if recorded.get(key) != settings[key]]
+    if recorded is None:
+        if settings["steep"] > 0 and any(_uncapped_steep(row) for row in known.values()):
+            raise SynthSettingsError(f"{out} holds steep pairs made before their slope was capped at "
+                                     f"{STEEP_MAX_RMS_DEG:g} degrees; write to a new folder")
+        return
+    differ = [f"{flag} {recorded.get(key, default)} (asked: {settings[key]})"
+              for key, (flag, default) in _SETTINGS.items() if recorded.get(key, default) != settings[key]]
     if differ:
         raise SynthSettingsError(f"{out} holds pairs made with " + ", ".join(differ)
                                  + "; rerun with those settings to add to it, or write to a new folder")
+
+
+def _uncapped_steep(row: str) -> bool:
+    fields = row.split("\t")
+    try:
+        return fields[1].endswith("@steep") and float(fields[3]) > STEEP_MAX_RMS_DEG + 0.005
+    except (IndexError, ValueError):
+        return False
 
 
 def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: int = 0, progress=None,
@@ -202,8 +238,8 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
     out.mkdir(parents=True, exist_ok=True)
     width = max(4, len(str(start + count - 1)))
     known = _read_index(out / "index.tsv")
-    _check_settings(out, {"size": size, "albedo": albedo_mode, "light": light_mode, "broad": broad, "steep": steep},
-                    has_pairs=bool(known))
+    _check_settings(out, {"size": size, "albedo": albedo_mode, "light": light_mode, "broad": broad, "steep": steep,
+                          "generator": GENERATOR_VERSION}, known)
     work = []
     for i in range(start, start + count):
         name, pair_seed = f"{i:0{width}d}", seed * 1_000_003 + i

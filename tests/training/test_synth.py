@@ -1,5 +1,7 @@
 """The synthetic material generator: deterministic, tileable, consistent normals."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -243,9 +245,43 @@ def test_adding_pairs_with_other_settings_is_refused(tmp_path):
         assert result.output.count("error:") == 1 and "new folder" in result.output and "Traceback" not in result.output
         assert not (tmp_path / "0002_color.png").exists()
     assert "--broad 0.5 (asked: 0.0)" in CliRunner().invoke(
-        synth_command, [str(tmp_path), "--size", "32", "--jobs", "1"]).output
+        synth_command, [str(tmp_path), "--count", "3", "--size", "32", "--jobs", "1"]).output
     assert (tmp_path / "0000_color.png").read_bytes() == before
     # A folder written before the record existed is not checked, and gets no record of guessed settings.
     (tmp_path / "synth.json").unlink()
     assert CliRunner().invoke(synth_command, [str(tmp_path), "--count", "1", "--size", "32", "--jobs", "1"]).exit_code == 0
     assert not (tmp_path / "synth.json").exists()
+
+
+def test_settings_record_follows_the_pairs(tmp_path):
+    # No pairs yet (a run stopped before its first, or pairs deleted): the new settings are recorded.
+    synth.write_dataset(tmp_path, 1, 32, seed=3, broad=0.5)
+    for f in tmp_path.iterdir():
+        if f.name != synth.SETTINGS_FILE:
+            f.unlink()
+    synth.write_dataset(tmp_path, 1, 32, seed=3)
+    assert json.loads((tmp_path / synth.SETTINGS_FILE).read_text())["broad"] == 0.0
+    # A record from an older generator is refused, as is one that is not a record.
+    record = json.loads((tmp_path / synth.SETTINGS_FILE).read_text())
+    (tmp_path / synth.SETTINGS_FILE).write_text(json.dumps({**record, "generator": 1}))
+    with pytest.raises(synth.SynthSettingsError, match="generator version 1"):
+        synth.write_dataset(tmp_path, 2, 32, seed=3)
+    (tmp_path / synth.SETTINGS_FILE).write_text("[]")
+    with pytest.raises(synth.SynthSettingsError, match="not a synth settings record"):
+        synth.write_dataset(tmp_path, 2, 32, seed=3)
+
+
+def test_old_folders_with_uncapped_steep_pairs_are_refused(tmp_path):
+    # A folder from before synth.json: its pairs are kept unchecked, except steep ones made before
+    # the cap, which a steep run would otherwise resume beside capped ones.
+    synth.write_dataset(tmp_path, 1, 32, seed=3)
+    (tmp_path / synth.SETTINGS_FILE).unlink()
+    index = tmp_path / "index.tsv"
+    header, row = index.read_text().splitlines()
+    fields = row.split("\t")
+    fields[1], fields[3] = "bricks@steep", "52.1"
+    index.write_text(header + "\n" + "\t".join(fields) + "\n")
+    synth.write_dataset(tmp_path, 1, 32, seed=3)  # not a steep run: unchecked
+    with pytest.raises(synth.SynthSettingsError, match="before their slope was capped"):
+        synth.write_dataset(tmp_path, 2, 32, seed=3, steep=1.0)
+    assert not (tmp_path / synth.SETTINGS_FILE).exists()
