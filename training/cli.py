@@ -172,20 +172,11 @@ def eval_command(data, model_path, method, strength, detail, light_from, as_json
     """Angular error of a model on pairs in DATA: mean, median and share of pixels under
     11.25°, 22.5° and 30°, overall and per sub-folder (or per index.tsv kind)."""
     load_backend_quietly()
-    from normalgen.inference import generate_normal_map
-    from normalgen.model_loading import check_light_side, load_model
-
-    from .evaluate import evaluate, format_report
+    from .evaluate import evaluate, format_report, model_predictor
 
     try:
-        # Any named side (or "index") wants the model trained on light from one side.
-        shipped = "auto" if light_from == "auto" else "right"
-        model = load_model(model_path, light_from=shipped) if method == "model" else None
-        if model is not None:
-            check_light_side(model, light_from)  # names "index" itself, not the first photo's side
-        result = evaluate(lambda photo, side: generate_normal_map(photo, model=model, method=method, strength=strength,
-                                                                  detail=detail, light_from=side),
-                          list(data), light_from=light_from)
+        predict = model_predictor(model_path, method=method, strength=strength, detail=detail, light_from=light_from)
+        result = evaluate(predict, list(data), light_from=light_from)
     except (NormalgenError, ValueError) as exc:
         _fail(str(exc))
     for w in result["warnings"]:

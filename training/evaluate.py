@@ -89,6 +89,27 @@ def summarize(errors: np.ndarray, pred_tilt_sum: float | None = None, true_tilt_
     return out
 
 
+def model_predictor(model_path=None, *, method: str = "model", strength: float = 1.0, detail: float = 0.5,
+                    light_from: str = "auto"):
+    """-> predict(photo, side) for `evaluate`: the model file (None: the shipped one) or Sobel,
+    through `normalgen.generate_normal_map`, as `normalgen convert` runs it. With light_from
+    "auto" the shipped default model; with a named side or "index", the one-side-light one.
+    Raises NormalgenError for a model that cannot be loaded or cannot be told a side."""
+    from normalgen.inference import generate_normal_map
+    from normalgen.model_loading import check_light_side, load_model
+
+    model = None
+    if method == "model":
+        model = load_model(model_path, light_from="auto" if light_from == "auto" else "right")
+        check_light_side(model, light_from)  # names "index" itself, not the first photo's side
+
+    def predict(photo, side):
+        return generate_normal_map(photo, model=model, method=method, strength=strength, detail=detail,
+                                   light_from=side)
+
+    return predict
+
+
 def evaluate(predict, data_dirs, light_from: str = "auto") -> dict:
     """-> {"overall": stats, "groups": {name: stats}, "images": {name: mean}}.
 

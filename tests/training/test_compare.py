@@ -1,0 +1,102 @@
+"""normalgen_training.compare: scoring models on the validation sets, and the shipping rule
+(better on every synthetic set) applied to what was scored."""
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from normalgen_training import compare, synth
+from normalgen_training.dataset import load_pair
+from normalgen_training.pairing import find_pairs
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _key(photo) -> str:
+    return hashlib.sha1(np.ascontiguousarray(photo, dtype=np.float32).tobytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def sets(tmp_path_factory):
+    """Two tiny synthetic sets and one 'external' set, each with its truths keyed by photo."""
+    root = tmp_path_factory.mktemp("sets")
+    truths = {}
+    folders = {}
+    for name, seed in (("a_val", 1), ("b_val", 2), ("outside", 3)):
+        folder = synth.write_dataset(root / name, 2, 32, seed=seed, light_mode="canonical")
+        folders[name] = folder
+        for pair in find_pairs([folder])[0]:
+            photo, truth = load_pair(pair)
+            truths[_key(photo)] = (name, truth)
+    return folders, truths
+
+
+def fake_predictor(truths, wrong_on: set[str]):
+    """A 'model' that returns the truth, except a flat map on the sets in wrong_on. The sides it
+    is told are checked: every synthetic photo here is lit from the right."""
+    def predictor(model, light_from):
+        assert light_from == "index"
+
+        def predict(photo, side):
+            assert side == "right"
+            name, truth = truths[_key(photo)]
+            if name in wrong_on:
+                return np.dstack([np.zeros(truth.shape[:2] + (2,), np.float32), np.ones(truth.shape[:2] + (1,), np.float32)])
+            return truth
+        return predict
+    return predictor
+
+
+def test_a_model_better_on_every_synthetic_set_would_replace_the_first(sets):
+    folders, truths = sets
+    base_wrong = {"a_val", "b_val"}
+
+    def mixed(model, light_from):  # "base" is flat everywhere, "half" only on b_val, "exact" nowhere
+        wrong = {"base": base_wrong, "half": {"b_val"}, "exact": set()}[model]
+        return fake_predictor(truths, wrong)(model, light_from)
+
+    results = compare.score(["base", "half", "exact"], folders, predictor=mixed)
+    assert results["exact"]["a_val"]["overall"]["mean"] < 0.5
+    assert results["base"]["a_val"]["overall"]["mean"] > 2.0
+    # b_val: both "base" and "half" are a flat map there, so "half" is not better on it.
+    assert compare.verdicts(results, ["a_val", "b_val"]) == {"half": ["b_val"], "exact": []}
+
+
+def test_table_gives_each_set_and_the_outside_sets_kinds(sets):
+    folders, truths = sets
+
+    def two(model, light_from):
+        return fake_predictor(truths, {"a_val", "b_val", "outside"} if model == "old" else set())(model, light_from)
+
+    results = compare.score(["old", "new"], folders, predictor=two)
+    table = compare.format_table(results, ["a_val", "b_val"], labels={"old": "stage 8"})
+    lines = table.splitlines()
+    assert lines[0] == "| set | stage 8 | new |"
+    assert any(line.startswith("| a_val | ") for line in lines)
+    kinds = sorted(results["old"]["outside"]["groups"])
+    assert kinds and all(any(line.startswith(f"| outside / {k} | ") for line in lines) for k in kinds)
+    assert not any(line.startswith("| a_val / ") for line in lines)  # synthetic sets: no per-kind rows
+    assert lines[-1] == "- new: better than stage 8 on every synthetic set scored (2)."
+
+
+def test_make_set_makes_canonical_pairs_with_the_listed_settings(tmp_path, monkeypatch):
+    monkeypatch.setitem(compare.SYNTHETIC_SETS, "tiny_val", dict(count=2, size=32, seed=7, broad=1.0))
+    folder = tmp_path / "tiny_val"
+    assert not compare.is_complete(folder, "tiny_val")
+    compare.make_set(folder, "tiny_val")
+    assert compare.is_complete(folder, "tiny_val")
+    recorded = json.loads((folder / synth.SETTINGS_FILE).read_text())
+    assert recorded["light"] == "canonical" and recorded["broad"] == 1.0 and recorded["size"] == 32
+
+
+def test_script_refuses_missing_sets_in_one_sentence(tmp_path):
+    proc = subprocess.run([sys.executable, str(REPO / "pretrained" / "compare_models.py"), "m.keras",
+                           "--data", str(tmp_path), "--sets", "canon2b_val,steep2_val"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert proc.stderr.strip() == f"canon2b_val, steep2_val not made yet in {tmp_path}; add --make to make them"
