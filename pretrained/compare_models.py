@@ -24,6 +24,7 @@ def main() -> None:
     from normalgen.native_log import load_backend_quietly
 
     load_backend_quietly()  # before anything imports Keras, so its native start-up chatter is filtered
+    from normalgen.errors import NormalgenError
     from normalgen_training.compare import SYNTHETIC_SETS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -37,14 +38,16 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write every statistic here")
     args = parser.parse_args()
 
-    from normalgen.errors import NormalgenError
     from normalgen_training.compare import format_table, is_complete, make_set, score
 
     synthetic = [s for s in args.sets.split(",") if s]
     unknown = [s for s in synthetic if s not in SYNTHETIC_SETS]
     if unknown:
         sys.exit(f"unknown set {unknown[0]}; the synthetic sets are {', '.join(SYNTHETIC_SETS)}")
-    missing = [s for s in synthetic if not is_complete(args.data / s, s)]
+    try:
+        missing = [s for s in synthetic if not is_complete(args.data / s, s)]
+    except (NormalgenError, ValueError) as exc:
+        sys.exit(str(exc))
     if missing and not args.make:
         sys.exit(f"{', '.join(missing)} not made yet in {args.data}; add --make to make them")
     for name in missing:

@@ -26,6 +26,17 @@ SYNTHETIC_SETS = {
 
 
 def is_complete(folder: Path, name: str) -> bool:
+    """Whether `folder` holds set `name`'s pairs. Raises ValueError where its settings record
+    (synth.json) says it was made otherwise; a folder from before the record is not checked."""
+    from . import synth
+
+    recorded = synth.recorded_settings(folder) if folder.is_dir() else None
+    if recorded is not None:
+        wanted = {k: v for k, v in SYNTHETIC_SETS[name].items() if k not in ("count", "seed")}
+        differ = synth.settings_differences(recorded, synth.settings_of(light_mode="canonical", **wanted))
+        if differ:
+            raise ValueError(f"{folder} was made with {', '.join(differ)}, so it is not {name}; "
+                             "move it away and make it again")
     return folder.is_dir() and len(list(folder.glob("*_color.png"))) >= SYNTHETIC_SETS[name]["count"]
 
 

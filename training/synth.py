@@ -207,11 +207,28 @@ def _check_settings(out: Path, settings: dict, known: dict[str, str]) -> None:
             raise SynthSettingsError(f"{out} holds steep pairs made before their slope was capped at "
                                      f"{STEEP_MAX_RMS_DEG:g} degrees; write to a new folder")
         return
-    differ = [f"{flag} {recorded.get(key, default)} (asked: {settings[key]})"
-              for key, (flag, default) in _SETTINGS.items() if recorded.get(key, default) != settings[key]]
+    differ = settings_differences(recorded, settings)
     if differ:
         raise SynthSettingsError(f"{out} holds pairs made with " + ", ".join(differ)
                                  + "; rerun with those settings to add to it, or write to a new folder")
+
+
+def settings_of(size: int = 256, albedo_mode: str = "mixed", light_mode: str = "any", broad: float = 0.0,
+                steep: float = 0.0) -> dict:
+    """The record `write_dataset` keeps in OUT/synth.json for these options."""
+    return {"size": size, "albedo": albedo_mode, "light": light_mode, "broad": broad, "steep": steep,
+            "generator": GENERATOR_VERSION}
+
+
+def recorded_settings(folder) -> dict | None:
+    """The settings record of a folder `write_dataset` made; None for a folder without one."""
+    return _read_settings(Path(folder) / SETTINGS_FILE)
+
+
+def settings_differences(recorded: dict, settings: dict) -> list[str]:
+    """How a settings record differs from `settings`, one "--flag recorded (asked: wanted)" each."""
+    return [f"{flag} {recorded.get(key, default)} (asked: {settings[key]})"
+            for key, (flag, default) in _SETTINGS.items() if recorded.get(key, default) != settings[key]]
 
 
 def _uncapped_steep(row: str) -> bool:
@@ -238,8 +255,7 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
     out.mkdir(parents=True, exist_ok=True)
     width = max(4, len(str(start + count - 1)))
     known = _read_index(out / "index.tsv")
-    _check_settings(out, {"size": size, "albedo": albedo_mode, "light": light_mode, "broad": broad, "steep": steep,
-                          "generator": GENERATOR_VERSION}, known)
+    _check_settings(out, settings_of(size, albedo_mode, light_mode, broad, steep), known)
     work = []
     for i in range(start, start + count):
         name, pair_seed = f"{i:0{width}d}", seed * 1_000_003 + i

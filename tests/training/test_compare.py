@@ -100,3 +100,10 @@ def test_script_refuses_missing_sets_in_one_sentence(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
     assert proc.stderr.strip() == f"canon2b_val, steep2_val not made yet in {tmp_path}; add --make to make them"
+
+
+def test_a_folder_made_with_other_settings_is_not_taken_for_the_set(tmp_path, monkeypatch):
+    monkeypatch.setitem(compare.SYNTHETIC_SETS, "tiny_val", dict(count=1, size=32, seed=7, broad=1.0))
+    folder = synth.write_dataset(tmp_path / "tiny_val", 1, 32, seed=7, light_mode="canonical")  # no --broad
+    with pytest.raises(ValueError, match=r"made with --broad 0.0 \(asked: 1.0\), so it is not tiny_val"):
+        compare.is_complete(folder, "tiny_val")
