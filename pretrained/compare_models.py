@@ -49,7 +49,8 @@ def main() -> None:
     except (NormalgenError, ValueError) as exc:
         sys.exit(str(exc))
     if missing and not args.make:
-        sys.exit(f"{', '.join(missing)} not made yet in {args.data}; add --make to make them")
+        sys.exit(f"{', '.join(missing)} not made yet in {args.data}; add --make to make "
+                 + ("them" if len(missing) > 1 else "it"))
     for name in missing:
         print(f"making {args.data / name}", file=sys.stderr)
         make_set(args.data / name, name, jobs=args.jobs)
