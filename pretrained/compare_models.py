@@ -24,7 +24,7 @@ def main() -> None:
     from normalgen.native_log import load_backend_quietly
 
     load_backend_quietly()  # before anything imports Keras, so its native start-up chatter is filtered
-    from normalgen.errors import NormalgenError
+    from normalgen.errors import NormalgenError, one_clause
     from normalgen_training.compare import SYNTHETIC_SETS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -51,9 +51,14 @@ def main() -> None:
     if missing and not args.make:
         sys.exit(f"{', '.join(missing)} not made yet in {args.data}; add --make to make "
                  + ("them" if len(missing) > 1 else "it"))
+    if args.json and not args.json.parent.is_dir():
+        sys.exit(f"cannot write {args.json}: {args.json.parent} is not a folder")
     for name in missing:
         print(f"making {args.data / name}", file=sys.stderr)
-        make_set(args.data / name, name, jobs=args.jobs)
+        try:
+            make_set(args.data / name, name, jobs=args.jobs)
+        except (NormalgenError, OSError) as exc:
+            sys.exit(f"cannot make {args.data / name}: {one_clause(exc)}")
     sets = {name: args.data / name for name in synthetic}
     for name, folder in (("blender-dev", args.blender_dev), ("other_lights", args.other_lights)):
         if folder.is_dir():
@@ -65,10 +70,13 @@ def main() -> None:
         results = score(args.models, sets, log=lambda m: print(m, file=sys.stderr, flush=True))
     except (NormalgenError, ValueError) as exc:
         sys.exit(str(exc))
-    if args.json:
-        args.json.write_text(json.dumps({m: {s: {k: r[k] for k in ("overall", "groups")} for s, r in per.items()}
-                                         for m, per in results.items()}, indent=1))
     print(format_table(results, synthetic))
+    if args.json:
+        try:
+            args.json.write_text(json.dumps({m: {s: {k: r[k] for k in ("overall", "groups")} for s, r in per.items()}
+                                             for m, per in results.items()}, indent=1))
+        except OSError as exc:
+            sys.exit(f"cannot write {args.json}: {one_clause(exc)}")
 
 
 if __name__ == "__main__":

@@ -26,18 +26,30 @@ SYNTHETIC_SETS = {
 
 
 def is_complete(folder: Path, name: str) -> bool:
-    """Whether `folder` holds set `name`'s pairs. Raises ValueError where its settings record
-    (synth.json) says it was made otherwise; a folder from before the record is not checked."""
+    """Whether `folder` holds every pair of set `name`, each with its row in index.tsv. Raises
+    ValueError where it holds something else: pairs of another seed, more pairs than the set, or
+    (by its synth.json; a folder from before that record is not checked for this) other settings."""
     from . import synth
 
-    recorded = synth.recorded_settings(folder) if folder.is_dir() else None
+    if not folder.is_dir():
+        return False
+    s = SYNTHETIC_SETS[name]
+    again = "move it away and make it again"
+    recorded = synth.recorded_settings(folder)
     if recorded is not None:
-        wanted = {k: v for k, v in SYNTHETIC_SETS[name].items() if k not in ("count", "seed")}
+        wanted = {k: v for k, v in s.items() if k not in ("count", "seed")}
         differ = synth.settings_differences(recorded, synth.settings_of(light_mode="canonical", **wanted))
         if differ:
-            raise ValueError(f"{folder} was made with {', '.join(differ)}, so it is not {name}; "
-                             "move it away and make it again")
-    return folder.is_dir() and len(list(folder.glob("*_color.png"))) >= SYNTHETIC_SETS[name]["count"]
+            raise ValueError(f"{folder} was made with {', '.join(differ)}, so it is not {name}; {again}")
+    rows = synth.read_index(folder / "index.tsv")
+    expected = synth.pair_names(s["count"], s["seed"])
+    if any(n in rows and rows[n].rsplit("\t", 1)[-1] != str(seed) for n, seed in expected):
+        raise ValueError(f"{folder} holds pairs made from another --seed than {name}'s {s['seed']}; {again}")
+    photos = len(list(folder.glob("*_color.png")))
+    if photos > s["count"]:
+        raise ValueError(f"{folder} holds {photos} photos, more than the {s['count']} of {name}; {again}")
+    return all(n in rows and (folder / f"{n}_color.png").is_file() and (folder / f"{n}_normal.png").is_file()
+               for n, _ in expected)
 
 
 def make_set(folder: Path, name: str, jobs: int = 1, progress=None) -> Path:
@@ -48,10 +60,13 @@ def make_set(folder: Path, name: str, jobs: int = 1, progress=None) -> Path:
 
 
 def score(models: list[str], sets: dict[str, Path], predictor=model_predictor, log=None) -> dict:
-    """-> {model: {set: evaluate(...) result}}, each model loaded once and told each photo's side."""
+    """-> {model: {set: evaluate(...) result}}, each model loaded once (all of them before any
+    is scored, so a bad file stops the run at once) and told each photo's side."""
+    if len(set(models)) < len(models):
+        raise ValueError(f"{next(m for m in models if models.count(m) > 1)} is given twice")
+    predictors = {model: predictor(model, light_from="index") for model in models}
     results: dict[str, dict] = {}
-    for model in models:
-        predict = predictor(model, light_from="index")
+    for model, predict in predictors.items():
         results[model] = {}
         for name, folder in sets.items():
             results[model][name] = evaluate(predict, [folder], light_from="index")

@@ -131,7 +131,7 @@ def _write_one(args) -> str:
             f"\t{meta['light_elevation']}\t{pair_seed}")
 
 
-def _read_index(path: Path) -> dict[str, str]:
+def read_index(path: Path) -> dict[str, str]:
     """The rows of an existing index.tsv by pair id; rows without the pair's light are left out."""
     try:
         lines = path.read_text().splitlines()
@@ -143,6 +143,12 @@ def _read_index(path: Path) -> dict[str, str]:
         if len(fields) == 7 and fields[4] not in ("", "-"):
             rows[fields[0]] = line
     return rows
+
+
+def pair_names(count: int, seed: int, start: int = 0) -> list[tuple[str, int]]:
+    """(id, pair seed) of each pair `write_dataset` writes for these arguments."""
+    width = max(4, len(str(start + count - 1)))
+    return [(f"{i:0{width}d}", seed * 1_000_003 + i) for i in range(start, start + count)]
 
 
 def _write_index(out: Path, rows: dict[str, str]) -> None:
@@ -253,12 +259,10 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    width = max(4, len(str(start + count - 1)))
-    known = _read_index(out / "index.tsv")
+    known = read_index(out / "index.tsv")
     _check_settings(out, settings_of(size, albedo_mode, light_mode, broad, steep), known)
     work = []
-    for i in range(start, start + count):
-        name, pair_seed = f"{i:0{width}d}", seed * 1_000_003 + i
+    for name, pair_seed in pair_names(count, seed, start):
         row = known.get(name)
         same_seed = row is not None and row.rsplit("\t", 1)[-1] == str(pair_seed)
         work.append((out, name, pair_seed, size, albedo_mode, light_mode, broad, steep, row if same_seed else None))

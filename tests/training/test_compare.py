@@ -107,3 +107,52 @@ def test_a_folder_made_with_other_settings_is_not_taken_for_the_set(tmp_path, mo
     folder = synth.write_dataset(tmp_path / "tiny_val", 1, 32, seed=7, light_mode="canonical")  # no --broad
     with pytest.raises(ValueError, match=r"made with --broad 0.0 \(asked: 1.0\), so it is not tiny_val"):
         compare.is_complete(folder, "tiny_val")
+
+
+def test_a_folder_of_another_seed_or_more_pairs_is_not_the_set(tmp_path, monkeypatch):
+    monkeypatch.setitem(compare.SYNTHETIC_SETS, "tiny_val", dict(count=2, size=32, seed=7))
+    other_seed = synth.write_dataset(tmp_path / "seed", 2, 32, seed=8, light_mode="canonical")
+    with pytest.raises(ValueError, match=r"from another --seed than tiny_val's 7"):
+        compare.is_complete(other_seed, "tiny_val")
+    more = synth.write_dataset(tmp_path / "more", 3, 32, seed=7, light_mode="canonical")
+    with pytest.raises(ValueError, match=r"holds 3 photos, more than the 2 of tiny_val"):
+        compare.is_complete(more, "tiny_val")
+
+
+def test_a_pair_without_its_index_row_leaves_the_set_unfinished(tmp_path, monkeypatch):
+    """A run killed after its last photo but before index.tsv was rewritten is not complete, so
+    --make finishes it instead of scoring photos that have no light side."""
+    monkeypatch.setitem(compare.SYNTHETIC_SETS, "tiny_val", dict(count=2, size=32, seed=7))
+    folder = compare.make_set(tmp_path / "tiny_val", "tiny_val")
+    assert compare.is_complete(folder, "tiny_val")
+    index = folder / "index.tsv"
+    index.write_text("\n".join(index.read_text().splitlines()[:-1]) + "\n")  # the last row lost
+    assert not compare.is_complete(folder, "tiny_val")
+    compare.make_set(folder, "tiny_val")
+    assert compare.is_complete(folder, "tiny_val")
+
+
+def test_every_model_is_loaded_before_any_is_scored(sets):
+    folders, truths = sets
+    scored = []
+
+    def predictor(model, light_from):
+        if model == "missing.keras":
+            raise ValueError("no model file missing.keras")
+        return lambda photo, side: scored.append(model) or truths[_key(photo)][1]
+
+    with pytest.raises(ValueError, match="no model file"):
+        compare.score(["good.keras", "missing.keras"], folders, predictor=predictor)
+    assert scored == []
+    with pytest.raises(ValueError, match="good.keras is given twice"):
+        compare.score(["good.keras", "good.keras"], folders, predictor=predictor)
+
+
+def test_script_cannot_make_sets_in_a_file_in_one_sentence(tmp_path):
+    (tmp_path / "data").write_text("not a folder")
+    proc = subprocess.run([sys.executable, str(REPO / "pretrained" / "compare_models.py"), "m.keras",
+                           "--data", str(tmp_path / "data"), "--sets", "canon2b_val", "--make"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"cannot make {tmp_path / 'data' / 'canon2b_val'}: ") and "Traceback" not in proc.stderr
