@@ -25,7 +25,7 @@ def main() -> None:
 
     load_backend_quietly()  # before anything imports Keras, so its native start-up chatter is filtered
     from normalgen.errors import NormalgenError, one_clause
-    from normalgen_training.compare import SYNTHETIC_SETS
+    from normalgen_training.compare import SYNTHETIC_SETS, format_table, is_complete, make_set, score
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="+", help="model files; the first is the one the others are judged against")
@@ -37,8 +37,6 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for --make")
     parser.add_argument("--json", type=Path, help="also write every statistic here")
     args = parser.parse_args()
-
-    from normalgen_training.compare import format_table, is_complete, make_set, score
 
     synthetic = [s for s in args.sets.split(",") if s]
     unknown = [s for s in synthetic if s not in SYNTHETIC_SETS]

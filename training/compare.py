@@ -43,7 +43,7 @@ def is_complete(folder: Path, name: str) -> bool:
             raise ValueError(f"{folder} was made with {', '.join(differ)}, so it is not {name}; {again}")
     rows = synth.read_index(folder / "index.tsv")
     expected = synth.pair_names(s["count"], s["seed"])
-    if any(n in rows and rows[n].rsplit("\t", 1)[-1] != str(seed) for n, seed in expected):
+    if any(n in rows and not synth.made_from(rows[n], seed) for n, seed in expected):
         raise ValueError(f"{folder} holds pairs made from another --seed than {name}'s {s['seed']}; {again}")
     photos = len(list(folder.glob("*_color.png")))
     if photos > s["count"]:

@@ -151,6 +151,11 @@ def pair_names(count: int, seed: int, start: int = 0) -> list[tuple[str, int]]:
     return [(f"{i:0{width}d}", seed * 1_000_003 + i) for i in range(start, start + count)]
 
 
+def made_from(row: str, pair_seed: int) -> bool:
+    """Whether an index.tsv row records a pair made from `pair_seed` (its last column)."""
+    return row.rsplit("\t", 1)[-1] == str(pair_seed)
+
+
 def _write_index(out: Path, rows: dict[str, str]) -> None:
     """Write OUT/index.tsv with `rows` sorted by id, atomically."""
     order = sorted(rows, key=lambda name: (int(name) if name.isdigit() else -1, name))
@@ -264,7 +269,7 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
     work = []
     for name, pair_seed in pair_names(count, seed, start):
         row = known.get(name)
-        same_seed = row is not None and row.rsplit("\t", 1)[-1] == str(pair_seed)
+        same_seed = row is not None and made_from(row, pair_seed)
         work.append((out, name, pair_seed, size, albedo_mode, light_mode, broad, steep, row if same_seed else None))
     rows = dict(known)  # ids outside this run's range keep their rows; this run's replace theirs
     finished = 0
