@@ -75,7 +75,7 @@ def _positive_finite(ctx, param, value):
 # Options a resumed run takes from its state.json, and those only a new network (--from scratch) uses.
 _RUN_OWN = ("init", "steps", "batch_size", "patch", "learning_rate", "loss", "precision", "seed", "base_filters",
             "depth", "train_new_only", "head", "light")
-_SCRATCH_ONLY = ("base_filters", "head")
+_SCRATCH_ONLY = ("head",)
 
 
 def _ignored(ctx: click.Context, names) -> list[str]:
@@ -107,8 +107,10 @@ def _ignored(ctx: click.Context, names) -> list[str]:
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Threads decoding and augmenting ahead of the model.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--base-filters", type=click.IntRange(min=2), default=16, show_default=True,
-              help="Network width (from scratch only).")
+@click.option("--base-filters", type=click.IntRange(min=2), default=None,
+              help="Network width: channels of the first level [default: 16 from scratch, else the starting "
+                   "model's]. Wider than the starting model widens every level by the same factor, the new "
+                   "channels starting switched off, so training begins from the same predictions.")
 @click.option("--depth", type=click.IntRange(min=1, max=8), default=None,
               help="Levels of 2x downsampling [default: 4 from scratch, else the starting model's]. Deeper than "
                    "the starting model adds coarse levels that start as the identity: a wider view of the photo.")

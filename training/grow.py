@@ -15,6 +15,12 @@ keeps them:
 Only plain conv + ReLU networks (`norm="none"`, no global context) can be deepened: the identity
 start relies on the skip features being ReLU outputs (non-negative), which batch norm breaks.
 
+`widen` makes every level wider (more channels) the same way: the old channels keep their weights
+and ignore the new ones, which start from the usual random initialisation but reach nothing (the
+weights from them start at zero), so the widened model computes exactly the old function until
+training gives them a use. It asks whether more capacity reads relief better; at 1.5 times the
+width a conv costs 2.25 times as much per pixel.
+
 `relight` is the other change a starting model can take: the same weights, declared to read
 photos lit from any side or from the right (`train --light` with `--from`).
 """
@@ -100,6 +106,48 @@ def _add_level(old: keras.Model, cfg: ModelConfig) -> keras.Model:
             layer.set_weights(old.get_layer(name).get_weights())
         else:  # pragma: no cover - build_model and this function disagree about layer names
             raise GrowError(f"no weights for layer {name} of the deepened model")
+    return new
+
+
+def check_widen(cfg: ModelConfig, base_filters: int) -> None:
+    """Raise GrowError unless a model of this config can be widened to `base_filters`."""
+    if base_filters < cfg.base_filters:
+        raise GrowError(f"cannot make a model of width {cfg.base_filters} narrower (asked for {base_filters})")
+    if base_filters > cfg.base_filters and (cfg.norm != "none" or cfg.global_context):
+        raise GrowError("only models without batch norm or global context can be widened")
+    if (cfg.max_filters * base_filters) % cfg.base_filters:
+        raise GrowError(f"cannot widen {cfg.base_filters} filters to {base_filters}: the widest level "
+                        f"({cfg.max_filters}) would not scale to a whole number of channels")
+
+
+def widen(model: keras.Model, base_filters: int) -> keras.Model:
+    """A copy of `model` whose every level is `base_filters / old base` times as wide and that
+    predicts exactly what `model` predicts. The result is uncompiled."""
+    cfg = config_of(model)
+    check_widen(cfg, base_filters)
+    new_cfg = dataclasses.replace(cfg, base_filters=base_filters,
+                                  max_filters=cfg.max_filters * base_filters // cfg.base_filters)
+    new = build_model(new_cfg, name=model.name)
+    for layer in new.layers:
+        if not layer.weights:
+            continue
+        old = model.get_layer(layer.name)
+        if not isinstance(layer, keras.layers.Conv2D):  # pragma: no cover - build_model grew a new kind of layer
+            raise GrowError(f"cannot widen layer {layer.name} ({type(layer).__name__})")
+        kernel, bias = layer.get_weights()  # the new model's random initialisation
+        old_kernel, old_bias = old.get_weights()
+        cin, cout = old_kernel.shape[2:]
+        if layer.name.startswith("dec") and layer.name.endswith("_conv0"):
+            # [up-projection, skip], each widened: the old channels are the first of each half.
+            half, new_half = cin // 2, kernel.shape[2] // 2
+            ins = np.concatenate([np.arange(half), new_half + np.arange(half)])
+        else:
+            ins = np.arange(cin)
+        kernel[:, :, :, :cout] = 0.0  # the old outputs ignore every new input ...
+        kernel[:, :, ins, :cout] = old_kernel  # ... and read the old ones as before
+        bias[:cout] = old_bias
+        bias[cout:] = 0.0
+        layer.set_weights([kernel, bias])
     return new
 
 

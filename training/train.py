@@ -26,7 +26,7 @@ from normalgen.model_loading import load_model
 
 from . import cluster, multi_worker, runtime
 from .dataset import PairCache, PatchDataset, check_pairs
-from .grow import GrowError, added_layers, check_deepen, deepen, relight
+from .grow import GrowError, added_layers, check_deepen, check_widen, deepen, relight, widen
 from .pairing import find_pairs
 
 
@@ -101,6 +101,7 @@ def mean_angle_deg(y_true, y_pred):
 
 
 SCRATCH_DEPTH = 4  # levels of downsampling of a new network when --depth is not given
+SCRATCH_BASE_FILTERS = 16  # channels of a new network's first level when --base-filters is not given
 
 
 @dataclasses.dataclass
@@ -118,7 +119,7 @@ class TrainSettings:
     seed: int = 0
     workers: int = 2
     precision: str = "auto"  # "auto", "float32", "mixed_bfloat16", "mixed_float16"
-    base_filters: int = 16  # only for init="scratch"
+    base_filters: int | None = None  # from scratch: 16 if None; with init, wider than init widens it (grow.py)
     depth: int | None = None  # from scratch: 4 if None; with init, deeper than init grows it (grow.py)
     train_new_only: bool = False  # with a deeper `depth` than init: freeze all but the added levels
     global_context: bool = False  # only for init="scratch"; see normalgen.model._global_context
@@ -328,13 +329,20 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
         if settings.patch % 2**depth:
             raise TrainError(f"--patch {settings.patch} must be a multiple of {2**depth} for a network with "
                              f"{depth} levels of downsampling")
-    if init is not None and settings.depth is not None:
+    if init is not None:
         try:
-            check_deepen(config_of(init), settings.depth)
+            if settings.depth is not None:
+                check_deepen(config_of(init), settings.depth)
+            if settings.base_filters is not None:
+                check_widen(config_of(init), settings.base_filters)
         except GrowError as exc:
             raise TrainError(str(exc)) from None
     if settings.train_new_only and not resume and (init is None or (settings.depth or 0) <= config_of(init).depth):
         raise TrainError("--train-new-only needs --from a model and a --depth deeper than that model's")
+    if (settings.train_new_only and not resume and settings.base_filters is not None
+            and settings.base_filters != config_of(init).base_filters):
+        raise TrainError("--train-new-only cannot be combined with a wider --base-filters: the widened levels "
+                         "would stay frozen")
 
     pairs, warnings = find_pairs(settings.data)
     found = len(pairs)
@@ -376,13 +384,15 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
                 if settings.light and settings.light != config_of(init).light:
                     init = relight(init, settings.light)
                 model = deepen(init, settings.depth or config_of(init).depth)
+                if settings.base_filters and settings.base_filters != config_of(model).base_filters:
+                    model = widen(model, settings.base_filters)
                 if settings.train_new_only:
                     added = {layer.name for layer in added_layers(model, config_of(init).depth)}
                     for layer in model.layers:
                         layer.trainable = layer.name in added
             else:
                 model = build_model(ModelConfig(
-                    settings.base_filters, settings.depth or SCRATCH_DEPTH, global_context=settings.global_context,
+                    settings.base_filters or SCRATCH_BASE_FILTERS, settings.depth or SCRATCH_DEPTH, global_context=settings.global_context,
                     head=settings.head, input_norm=settings.input_norm, light=settings.light or "any",
                     norm=settings.norm))
             model.compile(optimizer=keras.optimizers.Adam(_schedule(settings)), loss=LOSSES[settings.loss],

@@ -1,11 +1,11 @@
-"""Deepening a trained U-Net: same function at the start, a coarse path that training can use."""
+"""Deepening and widening a trained U-Net: same function at the start, new capacity training can use."""
 
 import keras
 import numpy as np
 import pytest
 
 from normalgen.model import ModelConfig, build_model, config_of
-from normalgen_training.grow import GrowError, added_layers, deepen, relight
+from normalgen_training.grow import GrowError, added_layers, deepen, relight, widen
 
 
 def _plain_model(depth=2, seed=5):
@@ -70,6 +70,56 @@ def test_added_layers_are_the_new_levels_and_nothing_else():
     names = sorted(layer.name for layer in added_layers(grown, 2))
     assert names == sorted(["bottom_conv0", "bottom_conv1", "up2_proj", "up3_proj",
                             "dec2_conv0", "dec2_conv1", "dec3_conv0", "dec3_conv1"])
+
+
+@pytest.mark.parametrize("head", ["slope", "height"])
+def test_widened_model_predicts_exactly_what_the_original_did(head):
+    keras.utils.set_random_seed(7)
+    model = build_model(ModelConfig(base_filters=4, depth=2, max_filters=8, head=head, input_norm="relative",
+                                    light="canonical", norm="none"))
+    rng = np.random.default_rng(7)
+    model.set_weights([w + rng.normal(0, 0.05, w.shape).astype("float32") for w in model.get_weights()])
+    wide = widen(model, 6)
+    cfg = config_of(wide)
+    assert (cfg.base_filters, cfg.max_filters, cfg.depth, cfg.head, cfg.light) == (6, 12, 2, head, "canonical")
+    widths = [wide.get_layer(n).filters for n in ("down0_conv0", "down1_conv0", "bottom_conv0", "up1_proj")]
+    assert widths == [6, 12, 12, 12]
+    x = _photo(32)
+    np.testing.assert_allclose(wide.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    # The old channels keep their weights, the skip half of a decoder's first conv included.
+    old_k, new_k = model.get_layer("dec0_conv0").get_weights()[0], wide.get_layer("dec0_conv0").get_weights()[0]
+    np.testing.assert_array_equal(new_k[:, :, :4, :4], old_k[:, :, :4, :4])  # from the up-projection
+    np.testing.assert_array_equal(new_k[:, :, 6:10, :4], old_k[:, :, 4:, :4])  # from the skip
+    assert not new_k[:, :, 4:6, :4].any() and not new_k[:, :, 10:, :4].any()  # new channels reach nothing yet
+    assert new_k[:, :, :, 4:].any()  # the new channels compute something from the start
+
+
+def test_the_new_channels_start_silent_and_learn():
+    model = _plain_model(depth=2)
+    wide = widen(model, 8)
+    x = _photo(32)
+    from_new = lambda: wide.get_layer("dec0_conv1").get_weights()[0][:, :, 4:, :4]  # noqa: E731
+    assert not from_new().any()
+    target = np.tile(np.array([0.3, -0.2, 0.93], "float32"), (2, 32, 32, 1))
+    wide.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    wide.fit(x, target, epochs=1, verbose=0)
+    assert np.abs(from_new()).max() > 1e-4
+    assert np.abs(wide.predict(x, verbose=0) - model.predict(x, verbose=0)).max() > 1e-4
+
+
+def test_same_width_is_a_copy_and_narrower_batch_norm_or_a_fractional_top_is_refused(tiny_model):
+    model = _plain_model(depth=2)
+    same = widen(model, 4)
+    assert same is not model
+    x = _photo(32)
+    np.testing.assert_allclose(same.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    with pytest.raises(GrowError, match="narrower"):
+        widen(model, 2)
+    with pytest.raises(GrowError, match="batch norm"):
+        widen(tiny_model, 8)  # the conftest's tiny model has batch norm
+    odd = build_model(ModelConfig(base_filters=4, depth=2, max_filters=10, norm="none"))
+    with pytest.raises(GrowError, match="whole number"):
+        widen(odd, 5)  # the widest level would need 12.5 channels
 
 
 def test_relight_keeps_the_weights_and_changes_what_inference_is_told(tmp_path):

@@ -214,6 +214,39 @@ def test_train_depth_grows_the_starting_model(pairs, tmp_path):
 
 
 
+def test_train_base_filters_widens_the_starting_model(pairs, tmp_path):
+    start = tmp_path / "plain.keras"
+    keras.utils.set_random_seed(5)
+    build_model(ModelConfig(base_filters=4, depth=2, norm="none")).save(start)
+    run = tmp_path / "wider"
+    args = _args(pairs, run, 1)
+    args[args.index("scratch")] = str(start)
+    args[args.index("--base-filters") + 1] = "6"
+    out = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    tuned = keras.saving.load_model(run / "best.keras")
+    assert (config_of(tuned).base_filters, config_of(tuned).max_filters) == (6, 24)
+    assert json.loads((run / "state.json").read_text())["settings"]["base_filters"] == 6
+
+    # Without --base-filters a fine-tune keeps the starting model's width (8 here, not the scratch 16).
+    eight = tmp_path / "eight.keras"
+    build_model(ModelConfig(base_filters=8, depth=2, norm="none")).save(eight)
+    args = [a for a in _args(pairs, tmp_path / "same", 1) if a not in ("--base-filters", "4")]
+    args[args.index("scratch")] = str(eight)
+    out = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert config_of(keras.saving.load_model(tmp_path / "same" / "best.keras")).base_filters == 8
+
+    for base, extra, message in (("2", [], "narrower"), ("6", ["--depth", "3", "--train-new-only"], "frozen")):
+        args = _args(pairs, tmp_path / "no", 1) + extra
+        args[args.index("scratch")] = str(start)
+        args[args.index("--base-filters") + 1] = base
+        refused = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert message in refused.stderr.strip().splitlines()[-1]
+        assert not (tmp_path / "no").exists()
+
+
 def test_train_light_relights_the_starting_model_only_when_asked(pairs, tmp_path):
     """--from a one-side-light model keeps it one-side unless --light any is given (the recipe of
     an any-light model that starts from one that reads shading)."""
