@@ -46,7 +46,7 @@ def main():
     from normalgen_training import synth
     from normalgen_training.dataset import PairCache, PatchDataset, check_pairs
     from normalgen_training.pairing import find_pairs
-    from normalgen_training.train import TrainSettings, cosine_loss
+    from normalgen_training.train import SCRATCH_BASE_FILTERS, SCRATCH_DEPTH, TrainSettings, cosine_loss
 
     seeds = iter(range(10**6))
     t = _median_time(lambda: synth.make_pair(next(seeds), 256), args.repeats * 2)
@@ -79,7 +79,7 @@ def main():
     results = {}
     defaults = TrainSettings(data=[], out="")
     for norm in (defaults.norm, "batch"):
-        cfg = ModelConfig(base_filters=defaults.base_filters, depth=defaults.depth, head=defaults.head,
+        cfg = ModelConfig(base_filters=SCRATCH_BASE_FILTERS, depth=SCRATCH_DEPTH, head=defaults.head,
                           input_norm=defaults.input_norm, norm=norm)
         for policy in ("float32", "mixed_bfloat16"):
             keras.config.set_dtype_policy(policy)

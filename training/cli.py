@@ -109,13 +109,15 @@ def _ignored(ctx: click.Context, names) -> list[str]:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--base-filters", type=click.IntRange(min=2), default=None,
               help="Network width: channels of the first level [default: 16 from scratch, else the starting "
-                   "model's]. Wider than the starting model widens every level by the same factor, the new "
-                   "channels starting switched off, so training begins from the same predictions.")
+                   "model's]. Wider than the starting model (one without batch norm) widens every level by the "
+                   "same factor; nothing old reads the new channels at first, so training begins from the "
+                   "starting model's predictions.")
 @click.option("--depth", type=click.IntRange(min=1, max=8), default=None,
               help="Levels of 2x downsampling [default: 4 from scratch, else the starting model's]. Deeper than "
                    "the starting model adds coarse levels that start as the identity: a wider view of the photo.")
 @click.option("--train-new-only", is_flag=True,
-              help="With --depth deeper than the starting model: train only the added levels, the rest frozen.")
+              help="With --depth deeper than the starting model: train only the added levels, the rest frozen "
+                   "(not with a wider --base-filters).")
 @click.option("--head", type=click.Choice(["slope", "height"]), default="slope", show_default=True,
               help="Output head (from scratch only): slopes per pixel, or a height whose differences are the normals.")
 @click.option("--light", type=click.Choice(["any", "canonical"]), default=None,

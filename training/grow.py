@@ -115,9 +115,10 @@ def check_widen(cfg: ModelConfig, base_filters: int) -> None:
         raise GrowError(f"cannot make a model of width {cfg.base_filters} narrower (asked for {base_filters})")
     if base_filters > cfg.base_filters and (cfg.norm != "none" or cfg.global_context):
         raise GrowError("only models without batch norm or global context can be widened")
-    if (cfg.max_filters * base_filters) % cfg.base_filters:
-        raise GrowError(f"cannot widen {cfg.base_filters} filters to {base_filters}: the widest level "
-                        f"({cfg.max_filters}) would not scale to a whole number of channels")
+    for level in range(cfg.depth + 1):
+        if cfg.filters(level) * base_filters % cfg.base_filters:
+            raise GrowError(f"cannot widen {cfg.base_filters} filters to {base_filters}: a level of "
+                            f"{cfg.filters(level)} would not scale to a whole number of channels")
 
 
 def widen(model: keras.Model, base_filters: int) -> keras.Model:
@@ -125,6 +126,7 @@ def widen(model: keras.Model, base_filters: int) -> keras.Model:
     predicts exactly what `model` predicts. The result is uncompiled."""
     cfg = config_of(model)
     check_widen(cfg, base_filters)
+    # Levels capped at max_filters scale exactly (checked above); a cap no level reaches stays above them all.
     new_cfg = dataclasses.replace(cfg, base_filters=base_filters,
                                   max_filters=cfg.max_filters * base_filters // cfg.base_filters)
     new = build_model(new_cfg, name=model.name)

@@ -341,7 +341,7 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
         raise TrainError("--train-new-only needs --from a model and a --depth deeper than that model's")
     if (settings.train_new_only and not resume and settings.base_filters is not None
             and settings.base_filters != config_of(init).base_filters):
-        raise TrainError("--train-new-only cannot be combined with a wider --base-filters: the widened levels "
+        raise TrainError("--train-new-only cannot be combined with a wider --base-filters: the new channels "
                          "would stay frozen")
 
     pairs, warnings = find_pairs(settings.data)
@@ -384,15 +384,17 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
                 if settings.light and settings.light != config_of(init).light:
                     init = relight(init, settings.light)
                 model = deepen(init, settings.depth or config_of(init).depth)
-                if settings.base_filters and settings.base_filters != config_of(model).base_filters:
-                    model = widen(model, settings.base_filters)
+                wider = settings.base_filters
+                if wider and wider != config_of(model).base_filters:
+                    model = widen(model, wider)
                 if settings.train_new_only:
                     added = {layer.name for layer in added_layers(model, config_of(init).depth)}
                     for layer in model.layers:
                         layer.trainable = layer.name in added
             else:
                 model = build_model(ModelConfig(
-                    settings.base_filters or SCRATCH_BASE_FILTERS, settings.depth or SCRATCH_DEPTH, global_context=settings.global_context,
+                    settings.base_filters or SCRATCH_BASE_FILTERS, settings.depth or SCRATCH_DEPTH,
+                    global_context=settings.global_context,
                     head=settings.head, input_norm=settings.input_norm, light=settings.light or "any",
                     norm=settings.norm))
             model.compile(optimizer=keras.optimizers.Adam(_schedule(settings)), loss=LOSSES[settings.loss],

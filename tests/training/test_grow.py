@@ -120,6 +120,9 @@ def test_same_width_is_a_copy_and_narrower_batch_norm_or_a_fractional_top_is_ref
     odd = build_model(ModelConfig(base_filters=4, depth=2, max_filters=10, norm="none"))
     with pytest.raises(GrowError, match="whole number"):
         widen(odd, 5)  # the widest level would need 12.5 channels
+    # A cap no level reaches does not stop a widening: 6, 12, 24 become 8, 16, 32.
+    uncapped = build_model(ModelConfig(base_filters=6, depth=2, norm="none"))
+    assert [widen(uncapped, 8).get_layer(n).filters for n in ("down0_conv0", "down1_conv0", "bottom_conv0")] == [8, 16, 32]
 
 
 def test_relight_keeps_the_weights_and_changes_what_inference_is_told(tmp_path):

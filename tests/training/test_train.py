@@ -231,7 +231,8 @@ def test_train_base_filters_widens_the_starting_model(pairs, tmp_path):
     # Without --base-filters a fine-tune keeps the starting model's width (8 here, not the scratch 16).
     eight = tmp_path / "eight.keras"
     build_model(ModelConfig(base_filters=8, depth=2, norm="none")).save(eight)
-    args = [a for a in _args(pairs, tmp_path / "same", 1) if a not in ("--base-filters", "4")]
+    args = _args(pairs, tmp_path / "same", 1)
+    del args[args.index("--base-filters"):args.index("--base-filters") + 2]
     args[args.index("scratch")] = str(eight)
     out = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
