@@ -22,6 +22,13 @@ def _photo(side=64, seed=0):
     return np.random.default_rng(seed).normal(size=(2, side, side, 3)).astype("float32")
 
 
+def _one_step(model, x):
+    """One epoch of training toward a tilted plane: enough to give zero-started weights a value."""
+    target = np.tile(np.array([0.3, -0.2, 0.93], "float32"), x.shape[:3] + (1,))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    model.fit(x, target, epochs=1, verbose=0)
+
+
 def test_deepened_model_predicts_exactly_what_the_original_did():
     model = _plain_model(depth=2)
     grown = deepen(model, 4)
@@ -47,22 +54,23 @@ def test_the_new_coarse_path_starts_silent_and_learns():
     # ... and one step of training gives those weights a value, so the coarse path changes the output.
     up_part = lambda: grown.get_layer("dec2_conv0").get_weights()[0][:, :, :16]  # noqa: E731
     assert not up_part().any()
-    target = np.tile(np.array([0.3, -0.2, 0.93], "float32"), (2, 32, 32, 1))
-    grown.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    grown.fit(x, target, epochs=1, verbose=0)
+    _one_step(grown, x)
     assert np.abs(up_part()).max() > 1e-4
 
 
-def test_same_depth_is_a_copy_and_shallower_or_batch_norm_is_refused(tiny_model):
-    model = _plain_model(depth=2)
-    same = deepen(model, 2)
-    assert same is not model
+@pytest.mark.parametrize("grow, same, smaller, larger, message",
+                         [(deepen, 2, 1, 5, "shallower"), (widen, 4, 2, 8, "narrower")])
+def test_the_same_size_is_a_copy_and_smaller_or_batch_norm_is_refused(tiny_model, grow, same, smaller, larger,
+                                                                       message):
+    model = _plain_model(depth=2)  # depth 2, 4 filters
+    copy = grow(model, same)
+    assert copy is not model
     x = _photo(32)
-    np.testing.assert_allclose(same.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
-    with pytest.raises(GrowError, match="shallower"):
-        deepen(model, 1)
+    np.testing.assert_allclose(copy.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    with pytest.raises(GrowError, match=message):
+        grow(model, smaller)
     with pytest.raises(GrowError, match="batch norm"):
-        deepen(tiny_model, 5)  # the conftest's tiny model has batch norm
+        grow(tiny_model, larger)  # the conftest's tiny model has batch norm
 
 
 def test_added_layers_are_the_new_levels_and_nothing_else():
@@ -100,23 +108,12 @@ def test_the_new_channels_start_silent_and_learn():
     x = _photo(32)
     from_new = lambda: wide.get_layer("dec0_conv1").get_weights()[0][:, :, 4:, :4]  # noqa: E731
     assert not from_new().any()
-    target = np.tile(np.array([0.3, -0.2, 0.93], "float32"), (2, 32, 32, 1))
-    wide.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    wide.fit(x, target, epochs=1, verbose=0)
+    _one_step(wide, x)
     assert np.abs(from_new()).max() > 1e-4
     assert np.abs(wide.predict(x, verbose=0) - model.predict(x, verbose=0)).max() > 1e-4
 
 
-def test_same_width_is_a_copy_and_narrower_batch_norm_or_a_fractional_top_is_refused(tiny_model):
-    model = _plain_model(depth=2)
-    same = widen(model, 4)
-    assert same is not model
-    x = _photo(32)
-    np.testing.assert_allclose(same.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
-    with pytest.raises(GrowError, match="narrower"):
-        widen(model, 2)
-    with pytest.raises(GrowError, match="batch norm"):
-        widen(tiny_model, 8)  # the conftest's tiny model has batch norm
+def test_a_widening_to_fractional_channels_is_refused():
     odd = build_model(ModelConfig(base_filters=4, depth=2, max_filters=10, norm="none"))
     with pytest.raises(GrowError, match="whole number"):
         widen(odd, 5)  # the widest level would need 12.5 channels
