@@ -18,8 +18,9 @@ start relies on the skip features being ReLU outputs (non-negative), which batch
 `widen` makes every level wider (more channels) the same way: the old channels keep their weights
 and ignore the new ones, which start from the usual random initialisation but reach nothing (the
 weights from them start at zero), so the widened model computes exactly the old function until
-training gives them a use. It asks whether more capacity reads relief better; at 1.5 times the
-width a conv costs 2.25 times as much per pixel.
+training gives them a use. At 1.5 times the width a conv costs 2.25 times as much per pixel;
+on the sessions' data it reached the same error as the narrow network (EXPERIMENTS.md,
+twenty-eighth session).
 
 `relight` is the other change a starting model can take: the same weights, declared to read
 photos lit from any side or from the right (`train --light` with `--from`).

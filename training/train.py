@@ -384,9 +384,8 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
                 if settings.light and settings.light != config_of(init).light:
                     init = relight(init, settings.light)
                 model = deepen(init, settings.depth or config_of(init).depth)
-                wider = settings.base_filters
-                if wider and wider != config_of(model).base_filters:
-                    model = widen(model, wider)
+                if settings.base_filters not in (None, config_of(model).base_filters):
+                    model = widen(model, settings.base_filters)
                 if settings.train_new_only:
                     added = {layer.name for layer in added_layers(model, config_of(init).depth)}
                     for layer in model.layers:
