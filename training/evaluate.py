@@ -32,15 +32,21 @@ def _index_kinds(pairs: list[Pair]) -> dict[tuple[Path, str], str]:
     return _index_column(pairs, "kind", 1)
 
 
-def _index_lights(pairs: list[Pair]) -> dict[tuple[Path, str], str]:
-    """(folder, id) -> the side of the picture the light comes from, for each row of index.tsv."""
-    sides = {}
+def _index_azimuths(pairs: list[Pair]) -> dict[tuple[Path, str], float]:
+    """(folder, id) -> the light's azimuth in degrees counter-clockwise from +X, for each row of
+    index.tsv."""
+    azimuths = {}
     for key, azimuth in _index_column(pairs, "light_azimuth", 3).items():
         try:
-            sides[key] = light_side(float(azimuth))
+            azimuths[key] = float(azimuth)
         except ValueError:  # "-": a pair `normalgen synth` kept from an interrupted run, unrecorded
             continue
-    return sides
+    return azimuths
+
+
+def _index_lights(pairs: list[Pair]) -> dict[tuple[Path, str], str]:
+    """(folder, id) -> the side of the picture the light comes from, for each row of index.tsv."""
+    return {key: light_side(azimuth) for key, azimuth in _index_azimuths(pairs).items()}
 
 
 def _index_column(pairs: list[Pair], name: str, position: int | None) -> dict[tuple[Path, str], str]:
@@ -114,7 +120,9 @@ def evaluate(predict, data_dirs, light_from: str = "auto") -> dict:
     """-> {"overall": stats, "groups": {name: stats}, "images": {name: mean}}.
 
     `predict(photo float32 sRGB, light_from) -> OpenGL normals`, where light_from is the given
-    one, or with "index" each pair's side from its index.tsv. Each image counts by its pixels.
+    one, or with "index" each pair's side from its index.tsv ("index-azimuth": the azimuth
+    itself, in degrees, for experiments that turn the photo by it). Each image counts by its
+    pixels.
     """
     pairs, warnings = find_pairs(data_dirs)
     if not pairs:
@@ -124,12 +132,13 @@ def evaluate(predict, data_dirs, light_from: str = "auto") -> dict:
     def key(pair):
         return pair.color.parent, pair.color.stem.rsplit("_", 1)[0]
 
-    if light_from == "index":
-        lights = _index_lights(pairs)
-        missing = [p.color.name for p in pairs if key(p) not in lights]
+    if light_from in ("index", "index-azimuth"):
+        azimuths = _index_azimuths(pairs)
+        missing = [p.color.name for p in pairs if key(p) not in azimuths]
         if missing:
             raise ValueError(f"no light azimuth in an index.tsv for {missing[0]} ({len(missing)} photos)")
-        sides = {p.color: lights[key(p)] for p in pairs}
+        told = light_side if light_from == "index" else float
+        sides = {p.color: told(azimuths[key(p)]) for p in pairs}
     else:
         sides = {p.color: light_from for p in pairs}
     groups: dict[str, list] = defaultdict(list)  # group -> [(errors, predicted tilt sum, true tilt sum)]

@@ -62,6 +62,20 @@ def test_index_gives_each_photo_its_light_side_and_kind(tmp_path, header):
     assert fixed["overall"]["mean"] == pytest.approx(expected, rel=1e-3)
 
 
+
+@pytest.mark.parametrize("header", [True, False], ids=["synth-layout", "blender-dev-layout"])
+def test_index_azimuth_gives_each_photo_its_lights_azimuth_in_degrees(tmp_path, header):
+    truths = write_pairs(tmp_path / "set", [("000", "brick", 10.0), ("001", "wave", -137.5)], header)
+    seen = {}
+
+    def predict(photo, azimuth):
+        level = int(round(float(photo.mean()) * 255))
+        seen[level] = azimuth
+        return truths[level]
+
+    evaluate(predict, [tmp_path / "set"], light_from="index-azimuth")
+    assert seen == {10: 10.0, 20: -137.5}
+
 def test_an_index_saved_by_a_spreadsheet_is_read_and_one_in_latin_1_is_named(tmp_path):
     rows = [("000", "brick", 10.0), ("001", "wave", 100.0)]
     write_pairs(tmp_path / "set", rows, header=True)
