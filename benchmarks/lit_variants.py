@@ -1,6 +1,7 @@
-"""Shared by the one-side-light experiment scripts (two_scale.py, mirror_tta.py): their command
-line (DIR... [--model PATH]), the model they load, and the table they print, the mean angular
-error per kind of each way of predicting, every photo told its side from its index.tsv."""
+"""Shared by the one-side-light experiment scripts (two_scale.py, mirror_tta.py,
+light_direction.py, output_ensemble.py): their command line (DIR... [--model PATH]), the model
+they load, and the table they print, the mean angular error per kind of each way of predicting,
+every photo told its side (or its light's azimuth) from its index.tsv."""
 
 from __future__ import annotations
 
@@ -10,26 +11,31 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def parse_and_load(description: str):
-    """-> (data folders, the one-side-light model: --model or the shipped one)."""
+def parse_and_load(description: str, more=None):
+    """-> (data folders, the one-side-light model: --model or the shipped one); with `more`
+    (called with the parser to add options), the parsed arguments as well."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("dirs", nargs="+")
     ap.add_argument("--model", default=None, help="default: the shipped one-side-light model")
+    if more:
+        more(ap)
     args = ap.parse_args()
 
     from normalgen import pretrained
     from normalgen.model_loading import load_model
 
-    return args.dirs, load_model(args.model or pretrained.CANONICAL_MODEL_PATH, light_from="right")
+    model = load_model(args.model or pretrained.CANONICAL_MODEL_PATH, light_from="right")
+    return (args.dirs, model, args) if more else (args.dirs, model)
 
 
-def print_table(dirs, variants: dict, width: int = 12) -> None:
-    """variants: name -> predict(photo, side) -> OpenGL normals. One table per folder."""
+def print_table(dirs, variants: dict, width: int = 12, told: str = "index") -> None:
+    """variants: name -> predict(photo, side) -> OpenGL normals, each told its photo's side
+    (told="index-azimuth": the light's azimuth in degrees instead). One table per folder."""
     from normalgen_training.evaluate import evaluate
 
     names = list(variants)
     for d in dirs:
-        results = {n: evaluate(variants[n], [d], "index") for n in names}
+        results = {n: evaluate(variants[n], [d], told) for n in names}
         print(f"\n{d}\n{'kind':<16}" + "".join(f"{n:>{width}}" for n in names))
         for group in results[names[0]]["groups"]:
             print(f"{group:<16}" + "".join(f"{results[n]['groups'][group]['mean']:>{width}.2f}" for n in names))
