@@ -2,14 +2,17 @@
 
     python pretrained/subset_pairs.py directional data/canon31b data/canon49 ...   # -> DIR_dir
     python pretrained/subset_pairs.py waves data/canon31b data/canon49 ...         # -> DIR_waves
+    python pretrained/subset_pairs.py narrow data/b81 data/b87 ...                 # -> DIR_narrow
 
 "directional": the pairs lit by one key light with a side (sun, grazing, two lights), the photos
 the one-side-light model's contract covers; overcast and flash are left out. "waves": the pairs
-whose base relief family is waves (raised or sunk, with or without detail layers). Each subset is
+whose base relief family is waves (raised or sunk, with or without detail layers). "narrow": the
+pairs whose key light lies within 22.5 degrees of +X, half the sector of `--light canonical`
+(every lighting set-up, as each records its key light's azimuth). Each subset is
 a folder beside its source, `DIR_dir` or `DIR_waves`, of symlinks to the source's pair files and
 an index.tsv of the kept rows, so `normalgen train` and `normalgen eval` read it like any folder;
 passing a subset beside its source counts its pairs twice. Rows whose metadata is "-" (pairs
-kept by a resumed synth) are left out of "directional".
+kept by a resumed synth) are left out of "directional" and "narrow".
 """
 
 from __future__ import annotations
@@ -20,12 +23,16 @@ import sys
 from pathlib import Path
 
 DIRECTIONAL = {"sun", "grazing", "two"}
-SUFFIX = {"directional": "dir", "waves": "waves"}
+SUFFIX = {"directional": "dir", "waves": "waves", "narrow": "narrow"}
+NARROW_DEG = 22.5
 
 
 def keep(kind: str, header: list[str], row: list[str]) -> bool:
     if kind == "directional":
         return row[header.index("lighting")] in DIRECTIONAL
+    if kind == "narrow":
+        azimuth = row[header.index("light_azimuth")]
+        return azimuth != "-" and abs(float(azimuth)) <= NARROW_DEG
     base = row[header.index("kind")].lstrip("-").split("+")[0]
     return base == "waves"
 
