@@ -51,6 +51,8 @@ def main():
         """Predict told the azimuth rounded to `step` degrees (90: a side, 0: exact)."""
 
         def predict(photo, light_azimuth):
+            if step == 90.0:  # as `normalgen eval --light-from index` names the side
+                return generate_normal_map(photo, model=model, light_from=light_side(light_azimuth))
             target = round(light_azimuth / step) * step if step else light_azimuth
             side = round(target / 90.0) * 90.0
             if abs(side - target) < 1e-6:

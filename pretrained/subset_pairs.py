@@ -8,8 +8,8 @@
 the one-side-light model's contract covers; overcast and flash are left out. "waves": the pairs
 whose base relief family is waves (raised or sunk, with or without detail layers). "narrow": the
 pairs whose key light lies within 22.5 degrees of +X, half the sector of `--light canonical`
-(every lighting set-up, as each records its key light's azimuth). Each subset is
-a folder beside its source, `DIR_dir` or `DIR_waves`, of symlinks to the source's pair files and
+(every lighting set-up, as each records its key light's azimuth). Each subset is a folder
+beside its source, `DIR_dir`, `DIR_waves` or `DIR_narrow`, of symlinks to the source's pair files and
 an index.tsv of the kept rows, so `normalgen train` and `normalgen eval` read it like any folder;
 passing a subset beside its source counts its pairs twice. Rows whose metadata is "-" (pairs
 kept by a resumed synth) are left out of "directional" and "narrow".
@@ -63,7 +63,12 @@ def main(argv: list[str]) -> int:
         if not (source / "index.tsv").is_file():
             print(f"{source}: no index.tsv (not a normalgen synth folder)", file=sys.stderr)
             return 1
-        out, n, total = make_subset(argv[0], source)
+        try:
+            out, n, total = make_subset(argv[0], source)
+        except ValueError:  # header.index: a column the subset needs is missing
+            print(f"{source}/index.tsv lacks a column the {argv[0]} subset needs "
+                  "(made by an older normalgen synth?)", file=sys.stderr)
+            return 1
         print(f"{out}: {n} of {total} pairs")
     return 0
 

@@ -3,8 +3,10 @@
 Groups are the `kind` column of an `index.tsv` beside the pairs when there is one (as in
 blender-dev), else the sub-folder. With light_from="index", each photo's light side comes from the
 same file: its `light_azimuth` column (our generator) or, without a header, the fourth column
-(blender-dev's sun azimuth), in degrees counter-clockwise from +X. Predictions go through `normalgen.generate_normal_map`, the same
-call the CLI and the Blender add-on make, so the numbers describe what artists get.
+(blender-dev's sun azimuth), in degrees counter-clockwise from +X; with "index-azimuth" (for
+experiments, not a CLI option) the azimuth itself. Predictions go through
+`normalgen.generate_normal_map`, the same call the CLI and the Blender add-on make, so the
+numbers describe what artists get.
 
 Beside the error, `relief` is the predicted maps' mean tilt (angle from straight up) over the
 true maps': 1 draws the relief as steep as it is, 0 is a flat map. The mean angle rewards
@@ -14,6 +16,7 @@ hedging toward flat when the relief is uncertain; this shows how far a model doe
 from __future__ import annotations
 
 import csv
+import math
 from collections import defaultdict
 from pathlib import Path
 
@@ -38,9 +41,11 @@ def _index_azimuths(pairs: list[Pair]) -> dict[tuple[Path, str], float]:
     azimuths = {}
     for key, azimuth in _index_column(pairs, "light_azimuth", 3).items():
         try:
-            azimuths[key] = float(azimuth)
+            value = float(azimuth)
         except ValueError:  # "-": a pair `normalgen synth` kept from an interrupted run, unrecorded
             continue
+        if math.isfinite(value):
+            azimuths[key] = value
     return azimuths
 
 

@@ -62,7 +62,6 @@ def test_index_gives_each_photo_its_light_side_and_kind(tmp_path, header):
     assert fixed["overall"]["mean"] == pytest.approx(expected, rel=1e-3)
 
 
-
 @pytest.mark.parametrize("header", [True, False], ids=["synth-layout", "blender-dev-layout"])
 def test_index_azimuth_gives_each_photo_its_lights_azimuth_in_degrees(tmp_path, header):
     truths = write_pairs(tmp_path / "set", [("000", "brick", 10.0), ("001", "wave", -137.5)], header)
@@ -75,6 +74,7 @@ def test_index_azimuth_gives_each_photo_its_lights_azimuth_in_degrees(tmp_path, 
 
     evaluate(predict, [tmp_path / "set"], light_from="index-azimuth")
     assert seen == {10: 10.0, 20: -137.5}
+
 
 def test_an_index_saved_by_a_spreadsheet_is_read_and_one_in_latin_1_is_named(tmp_path):
     rows = [("000", "brick", 10.0), ("001", "wave", 100.0)]
@@ -98,11 +98,13 @@ def test_index_without_a_light_azimuth_is_an_error(tmp_path):
         evaluate(lambda photo, side: None, [tmp_path / "set"], light_from="index")
 
 
-def test_index_row_without_an_azimuth_is_named_not_a_crash(tmp_path):
+@pytest.mark.parametrize("light_from", ["index", "index-azimuth"])
+@pytest.mark.parametrize("azimuth", ["-", "nan"])
+def test_index_row_without_an_azimuth_is_named_not_a_crash(tmp_path, light_from, azimuth):
     # `normalgen synth` resumed after an interruption writes "-" for the pairs it kept.
-    write_pairs(tmp_path / "set", [("000", "brick", 0.0), ("001", "wave", "-")], header=True)
+    write_pairs(tmp_path / "set", [("000", "brick", 0.0), ("001", "wave", azimuth)], header=True)
     with pytest.raises(ValueError, match="no light azimuth in an index.tsv for .*001"):
-        evaluate(lambda photo, side: None, [tmp_path / "set"], light_from="index")
+        evaluate(lambda photo, side: None, [tmp_path / "set"], light_from=light_from)
 
 
 def test_eval_command_with_light_from_index(tmp_path, tiny_model_path):
