@@ -38,7 +38,7 @@ def turned(photo, degrees: float):
 
 
 def main():
-    dirs, model = parse_and_load(__doc__.split("\n\n")[0])
+    args, model = parse_and_load(__doc__.split("\n\n")[0])
 
     import cv2
     import numpy as np
@@ -71,7 +71,7 @@ def main():
 
         return predict
 
-    print_table(dirs, {"side": told(90.0), "eight": told(45.0), "exact": told(0.0)},
+    print_table(args.dirs, {"side": told(90.0), "eight": told(45.0), "exact": told(0.0)},
                 told="index-azimuth")
 
 

@@ -12,8 +12,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def parse_and_load(description: str, more=None):
-    """-> (data folders, the one-side-light model: --model or the shipped one); with `more`
-    (called with the parser to add options), the parsed arguments as well."""
+    """-> (the parsed arguments, their `dirs` the data folders; the one-side-light model: --model
+    or the shipped one). `more`, if given, is called with the parser to add options."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("dirs", nargs="+")
     ap.add_argument("--model", default=None, help="default: the shipped one-side-light model")
@@ -24,8 +24,7 @@ def parse_and_load(description: str, more=None):
     from normalgen import pretrained
     from normalgen.model_loading import load_model
 
-    model = load_model(args.model or pretrained.CANONICAL_MODEL_PATH, light_from="right")
-    return (args.dirs, model, args) if more else (args.dirs, model)
+    return args, load_model(args.model or pretrained.CANONICAL_MODEL_PATH, light_from="right")
 
 
 def print_table(dirs, variants: dict, width: int = 12, told: str = "index") -> None:

@@ -18,7 +18,7 @@ from lit_variants import parse_and_load, print_table
 
 
 def main():
-    dirs, model = parse_and_load(__doc__.split("\n\n")[0])
+    args, model = parse_and_load(__doc__.split("\n\n")[0])
 
     import numpy as np
 
@@ -42,7 +42,7 @@ def main():
         n[..., component] *= -1.0
         return n
 
-    print_table(dirs, {
+    print_table(args.dirs, {
         "photo": one_pass,
         "mirrored": mirrored,
         "mirror mean": lambda photo, side: generate_normal_map(photo, model=model, light_from=side),

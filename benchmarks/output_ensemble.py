@@ -16,23 +16,19 @@ from lit_variants import parse_and_load, print_table
 
 
 def main():
-    dirs, model, args = parse_and_load(__doc__.split("\n\n")[0],
-                                       lambda ap: ap.add_argument("--with", dest="other", required=True,
-                                                                  help="the second model"))
+    args, model = parse_and_load(__doc__.split("\n\n")[0],
+                                 lambda ap: ap.add_argument("--with", dest="other", required=True,
+                                                            help="the second model"))
 
     from normalgen.inference import generate_normal_map
     from normalgen.model_loading import load_model
     from normalgen.vectors import normalize
 
-    other = load_model(args.other, light_from="right")
+    def reading(m):
+        return lambda photo, side: generate_normal_map(photo, model=m, light_from=side)
 
-    def first(photo, side):
-        return generate_normal_map(photo, model=model, light_from=side)
-
-    def second(photo, side):
-        return generate_normal_map(photo, model=other, light_from=side)
-
-    print_table(dirs, {"model": first, "with": second,
+    first, second = reading(model), reading(load_model(args.other, light_from="right"))
+    print_table(args.dirs, {"model": first, "with": second,
                        "both": lambda photo, side: normalize(first(photo, side) + second(photo, side))})
 
 

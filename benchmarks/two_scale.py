@@ -16,7 +16,7 @@ from lit_variants import parse_and_load, print_table
 
 
 def main():
-    dirs, model = parse_and_load(__doc__.split("\n\n")[0])
+    args, model = parse_and_load(__doc__.split("\n\n")[0])
 
     import cv2
     import numpy as np
@@ -45,7 +45,7 @@ def main():
         s_full = slopes(generate_normal_map(photo, model=model, light_from=side))
         return unit(s_half + s_full - resize(resize(s_full, half_shape), photo.shape))
 
-    print_table(dirs, {n: (lambda p, side, n=n: two_scale(p, side, n))
+    print_table(args.dirs, {n: (lambda p, side, n=n: two_scale(p, side, n))
                        for n in ("full", "two-scale", "half only")})
 
 
