@@ -12,10 +12,11 @@ Unpaired files are reported as warnings; corrupt or size-mismatched files are fo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from pathlib import Path
 
-from normalgen.imageio import PHOTO_EXTENSIONS
+from normalgen.imageio import PHOTO_EXTENSIONS, exr_available
 
 # What the converter reads, plus EXR, which texture libraries use for normal maps.
 IMAGE_EXTS = set(PHOTO_EXTENSIONS) | {".exr"}
@@ -61,15 +62,37 @@ def classify(path: Path):
     return None
 
 
-def _better(a: Path, b: Path) -> tuple[Path, Path]:
-    """(kept, skipped) of two files for one role: a lossless copy over a JPEG or WebP one."""
-    return (b, a) if a.suffix.lower() in _LOSSY and b.suffix.lower() not in _LOSSY else (a, b)
+def _rank(path: Path, convention: str | None = None) -> tuple[bool, bool, bool]:
+    """Lower is better among files for one role: one this build can read, then a lossless copy over
+    a JPEG or WebP one, then an OpenGL normal map over a DirectX one (flipped, it is the same data)."""
+    ext = path.suffix.lower()
+    return ext == ".exr" and not _exr_readable(), ext in _LOSSY, convention == "directx"
+
+
+@functools.cache
+def _exr_readable() -> bool:
+    return exr_available()
+
+
+def _better(a: Path, b: Path, conv_a: str | None = None, conv_b: str | None = None) -> tuple[Path, Path]:
+    """(kept, skipped) of two files for one role, by `_rank`; the first on a tie."""
+    return (b, a) if _rank(b, conv_b) < _rank(a, conv_a) else (a, b)
+
+
+def _download_folder_key(folder: Path, key: str) -> Path:
+    """The folder a pair's copies are compared in: an ambientCG download unpacked into a folder of
+    its own (Bricks076_1K-JPG/) counts as its parent, so that the JPG and PNG downloads of one
+    asset, or its 1K and 2K ones, are found to be copies as they are when unpacked side by side."""
+    name = _FORMAT_TOKEN.sub("", folder.name.lower())
+    asset = _RESOLUTION_TOKEN.sub("", key)
+    return folder.parent if name in (key, asset) else folder
 
 
 def find_pairs(roots, recursive: bool = True) -> tuple[list[Pair], list[str]]:
     """All pairs under the given folders (or files), plus warnings for files that have no partner.
 
-    Where both an OpenGL and a DirectX normal exist for one photo, OpenGL is used.
+    Where one photo or map comes in several copies (JPG and PNG, EXR and PNG, OpenGL and
+    DirectX), the best copy by `_rank` is used and the others are skipped.
     """
     roots = [Path(r) for r in roots]
     found: dict[tuple[Path, str], dict] = {}
@@ -88,7 +111,7 @@ def find_pairs(roots, recursive: bool = True) -> tuple[list[Pair], list[str]]:
                     warnings.append(f"{f}: an archive, not read; unpack it to train on what it holds")
                 continue
             key, role, conv = c
-            slot = found.setdefault((f.parent, key), {"root": root})
+            slot = found.setdefault((_download_folder_key(f.parent, key), key), {"root": root})
             if role == "color":
                 if "color" in slot:
                     kept, f = _better(slot["color"], f)
@@ -96,31 +119,36 @@ def find_pairs(roots, recursive: bool = True) -> tuple[list[Pair], list[str]]:
                     slot["color"] = kept
                     continue
                 slot["color"] = f
-            elif "normal" in slot and slot["convention"] == conv:
-                kept, f = _better(slot["normal"], f)
-                warnings.append(f"{f}: a second normal map for {kept.name}, skipped")
-                slot["normal"] = kept
-            elif conv == "opengl" or "normal" not in slot:
+            elif "normal" in slot:
+                old, old_conv = slot["normal"], slot["convention"]
+                kept, skipped = _better(old, f, old_conv, conv)
+                if kept is f:
+                    slot["normal"], slot["convention"] = f, conv
+                if conv == old_conv:  # two copies of one map; of an OpenGL and a DirectX one, say nothing
+                    warnings.append(f"{skipped}: a second normal map for {kept.name}, skipped")
+            else:
                 slot["normal"], slot["convention"] = f, conv
     pairs = []
-    sizes: dict[tuple[Path, str], list[tuple[str, str]]] = {}  # (folder, asset) -> [(resolution, photo)]
+    sizes: dict[tuple[Path, str], list[tuple[str, Path]]] = {}  # (folder, asset) -> [(resolution, photo)]
     for (parent, key), slot in sorted(found.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
         if "color" in slot and "normal" in slot:
             m = _RESOLUTION_TOKEN.search(key)
             if m:
-                sizes.setdefault((parent, key[:m.start()]), []).append((m.group(1).upper(), slot["color"].name))
-            root = slot["root"]
-            rel = parent.relative_to(root) if root.is_dir() and parent != root else Path(".")
+                sizes.setdefault((parent, key[:m.start()]), []).append((m.group(1).upper(), slot["color"]))
+            root, folder = slot["root"], slot["color"].parent
+            rel = folder.relative_to(root) if root.is_dir() and folder != root else Path(".")
             group = str(rel) if str(rel) != "." else root.name
             pairs.append(Pair(slot["color"].stem, slot["color"], slot["normal"], slot["convention"], group))
         else:
             have = slot.get("color") or slot.get("normal")
             missing = "normal map" if "color" in slot else "colour photo"
             warnings.append(f"{have}: no matching {missing}, skipped")
-    for (parent, _), copies in sizes.items():
+    for copies in sizes.values():
         if len(copies) > 1:
             res, photos = zip(*copies)
-            warnings.append(f"{parent / photos[0]}: the same asset at {' and '.join(res)} "
-                            f"({', '.join(photos[1:])}), each used as a pair, so it counts "
+            others = [str(q.relative_to(photos[0].parent)) if q.parent == photos[0].parent else str(q)
+                      for q in photos[1:]]
+            warnings.append(f"{photos[0]}: the same asset at {' and '.join(res)} "
+                            f"({', '.join(others)}), each used as a pair, so it counts "
                             f"{len(copies)} times; remove the copies you do not want")
     return pairs, warnings

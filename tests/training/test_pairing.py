@@ -87,3 +87,42 @@ def test_one_asset_at_two_resolutions_is_named_and_both_are_used(tmp_path):
         "each used as a pair, so it counts 2 times; remove the copies you do not want",
         f"{tmp_path / 'bark_diff_1k.png'}: the same asset at 1K and 4K (bark_diff_4k.png), "
         "each used as a pair, so it counts 2 times; remove the copies you do not want"])
+
+
+def test_ambientcg_downloads_each_in_its_own_folder_are_found_to_be_copies(tmp_path):
+    # How ambientCG zips unpack: one folder per download, named like the files.
+    for folder, ext in (("Bricks076_1K-JPG", "jpg"), ("Bricks076_1K-PNG", "png"), ("Bricks076_2K-JPG", "jpg")):
+        _touch(tmp_path / "lib" / folder, f"{folder}_Color.{ext}", f"{folder}_NormalGL.{ext}")
+    _touch(tmp_path / "lib" / "Rock030_1K-PNG", "Rock030_1K-PNG_Color.png", "Rock030_1K-PNG_NormalGL.png")
+    pairs, warnings = find_pairs([tmp_path / "lib"])
+    got = {(p.color.parent.name, p.normal.parent.name, p.group) for p in pairs}
+    # The PNG download of the 1K asset is kept over the JPG one; the 2K copy is named, and used.
+    assert got == {("Bricks076_1K-PNG", "Bricks076_1K-PNG", "Bricks076_1K-PNG"),
+                   ("Bricks076_2K-JPG", "Bricks076_2K-JPG", "Bricks076_2K-JPG"),
+                   ("Rock030_1K-PNG", "Rock030_1K-PNG", "Rock030_1K-PNG")}
+    jpg = tmp_path / "lib" / "Bricks076_1K-JPG"
+    assert sorted(warnings) == sorted([
+        f"{jpg / 'Bricks076_1K-JPG_Color.jpg'}: a second photo for Bricks076_1K-PNG_Color.png, skipped",
+        f"{jpg / 'Bricks076_1K-JPG_NormalGL.jpg'}: a second normal map for Bricks076_1K-PNG_NormalGL.png, skipped",
+        f"{tmp_path / 'lib' / 'Bricks076_1K-PNG' / 'Bricks076_1K-PNG_Color.png'}: the same asset at 1K and 2K "
+        f"({tmp_path / 'lib' / 'Bricks076_2K-JPG' / 'Bricks076_2K-JPG_Color.jpg'}), each used as a pair, so it "
+        "counts 2 times; remove the copies you do not want"])
+
+
+def test_a_normal_map_this_build_cannot_read_gives_way_to_one_it_can(tmp_path, monkeypatch):
+    from normalgen_training import pairing
+
+    monkeypatch.setattr(pairing, "_exr_readable", lambda: False)  # as pip's OpenCV wheels
+    _touch(tmp_path, "plank_diff_1k.jpg", "plank_nor_gl_1k.exr", "plank_nor_gl_1k.png",
+           "rocks_diff_1k.jpg", "rocks_nor_gl_1k.exr", "rocks_nor_dx_1k.png",
+           "tiles_diff_1k.jpg", "tiles_nor_gl_1k.jpg", "tiles_nor_dx_1k.png")
+    pairs, warnings = find_pairs([tmp_path])
+    assert {(p.normal.name, p.convention) for p in pairs} == {
+        ("plank_nor_gl_1k.png", "opengl"),
+        ("rocks_nor_dx_1k.png", "directx"),  # a readable DirectX map over an unreadable OpenGL one
+        ("tiles_nor_dx_1k.png", "directx"),  # a lossless DirectX map over a JPEG OpenGL one
+    }
+    assert warnings == [f"{tmp_path / 'plank_nor_gl_1k.exr'}: a second normal map for plank_nor_gl_1k.png, skipped"]
+    monkeypatch.setattr(pairing, "_exr_readable", lambda: True)  # a build with OpenEXR: the EXR is as good
+    pairs, _ = find_pairs([tmp_path])
+    assert {p.normal.name for p in pairs} == {"plank_nor_gl_1k.exr", "rocks_nor_gl_1k.exr", "tiles_nor_dx_1k.png"}
