@@ -33,14 +33,15 @@ def flip_ud(photo: np.ndarray, normals: np.ndarray):
 
 
 def random_crop(rng, photo, normals, patch: int, scale_range=(0.5, 1.0)):
-    """A patch×patch crop at a random uniform scale (1 = native, 0.5 = seen from twice as far)."""
+    """A patch×patch crop at a random uniform scale (1 = native, 0.5 = seen from twice as far), float32."""
     h, w = photo.shape[:2]
     s = rng.uniform(*scale_range)
     side = int(round(patch / s))
     side = min(side, h, w)
     y = int(rng.integers(0, h - side + 1))
     x = int(rng.integers(0, w - side + 1))
-    p, n = photo[y:y + side, x:x + side], normals[y:y + side, x:x + side]
+    p = photo[y:y + side, x:x + side].astype(np.float32)  # a cached pair is float16 (dataset.PairCache)
+    n = normals[y:y + side, x:x + side].astype(np.float32)
     if side != patch:
         interp = cv2.INTER_AREA if side > patch else cv2.INTER_LINEAR
         p = cv2.resize(p, (patch, patch), interpolation=interp)

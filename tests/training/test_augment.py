@@ -71,7 +71,9 @@ def test_validation_batches_cover_every_pair_once_unaugmented(tmp_path):
     assert len(ds) == 3 and sum(len(x) for x, _ in batches) == 5
     photo, normals = load_pair(pairs[4])
     x, y = batches[2]
-    assert np.allclose(y[0], normals[8:40, 8:40]) and np.allclose(x[0], normalize_photo(photo[8:40, 8:40]))
+    # The cache keeps pairs as float16 (dataset.PairCache): equal to within its rounding.
+    assert np.allclose(y[0], normals[8:40, 8:40], atol=1e-3)
+    assert np.allclose(x[0], normalize_photo(photo[8:40, 8:40]), atol=3e-3)
     assert np.array_equal(ds[1][0], batches[1][0])  # the same every time
 
 
