@@ -140,11 +140,12 @@ def _read_rgb(path, *, max_pixels: int | None, honour_orientation: bool) -> np.n
     try:
         with _open_header(path) as img:
             _check_pixel_limit(path, img.size, max_pixels)
-            orientation = _orientation(img) if honour_orientation else 1
             if _bits_per_sample(path, img) > 8:
                 rgb = _decode_high_bit_depth(path, img)
             else:
                 rgb = _decode_with_pillow(path, img)
+            # After decoding: PNG's getexif() loads the pixels, and _orientation swallows its errors.
+            orientation = _orientation(img) if honour_orientation else 1
         return _apply_orientation(rgb, orientation)
     except _Unidentified as unknown:
         if path.suffix.lower() not in (".tif", ".tiff"):

@@ -241,6 +241,22 @@ def test_truncated_files(tmp_path, capfd, kind):
     assert capfd.readouterr().err == ""
 
 
+def test_bit_rot_inside_png_data_is_an_error_not_a_flat_map(tmp_path):
+    # 64 flipped bytes in the middle of IDAT: the rows after them used to come back black
+    # (the EXIF lookup decoded the file first and swallowed the error), and convert exited 0.
+    y, x = np.mgrid[0:128, 0:128]
+    a = (np.stack([x, y, x ^ y], -1) * 2 % 256).astype(np.uint8)
+    p = tmp_path / "bitrot.png"
+    Image.fromarray(a).save(p)
+    data = bytearray(p.read_bytes())
+    for i in range(len(data) // 2, len(data) // 2 + 64):
+        data[i] ^= 0x5A
+    p.write_bytes(bytes(data))
+    with pytest.raises(ImageError, match="truncated or corrupt") as e:
+        read_photo(p)
+    one_sentence(str(e.value), p)
+
+
 def _png_header_only(path, width, height):
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
