@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import re
 import secrets
@@ -140,17 +141,41 @@ def _read_rgb(path, *, max_pixels: int | None, honour_orientation: bool) -> np.n
     try:
         with _open_header(path) as img:
             _check_pixel_limit(path, img.size, max_pixels)
-            if _bits_per_sample(path, img) > 8:
-                rgb = _decode_high_bit_depth(path, img)
+            if img.format == "TIFF":
+                rgb, orientation = _decode_tiff(path, img), _tiff_orientation(path)
             else:
-                rgb = _decode_with_pillow(path, img)
-            # After decoding: PNG's getexif() loads the pixels, and _orientation swallows its errors.
-            orientation = _orientation(img) if honour_orientation else 1
-        return _apply_orientation(rgb, orientation)
+                rgb = _decode(path, img)
+                # After decoding: PNG's getexif() loads the pixels, and _orientation swallows its errors.
+                orientation = _orientation(img)
     except _Unidentified as unknown:
         if path.suffix.lower() not in (".tif", ".tiff"):
             raise
-        return _decode_tiff_pillow_cannot_open(path, max_pixels, unknown)
+        rgb = _decode_tiff_pillow_cannot_open(path, max_pixels, unknown)
+        orientation = _tiff_orientation(path)
+    return _apply_orientation(rgb, orientation) if honour_orientation else rgb
+
+
+def _decode(path: Path, img: Image.Image) -> np.ndarray:
+    return _decode_high_bit_depth(path, img) if _bits_per_sample(path, img) > 8 else _decode_with_pillow(path, img)
+
+
+def _decode_tiff(path: Path, img: Image.Image) -> np.ndarray:
+    """A TIFF's pixels on its stored grid.
+
+    Pillow (13 at least, and wrongly for some grey images) and OpenCV (whatever the flags) both
+    turn a TIFF by its Orientation tag while decoding. Both are handed the file with the tag set
+    to 1 instead (`_imdecode` does it for OpenCV), which works whatever their versions; the
+    caller applies the orientation itself, once."""
+    if _tiff_orientation(path) == 1 or _bits_per_sample(path, img) > 8:
+        return _decode(path, img)
+    data = _file_bytes(path)
+    _clear_tiff_orientation(data)
+    try:
+        stored = Image.open(io.BytesIO(data.tobytes()))
+    except (UnidentifiedImageError, *_DECODE_ERRORS) as e:
+        raise ImageError(f"{path} is truncated or corrupt ({_reason(e)}).") from None
+    with stored:
+        return _decode_with_pillow(path, stored)
 
 
 def _decode_tiff_pillow_cannot_open(path: Path, max_pixels: int | None, unknown: ImageError) -> np.ndarray:
@@ -263,6 +288,60 @@ def _orientation(img: Image.Image) -> int:
     return value if 1 <= value <= 8 else 1
 
 
+_INVERSE_ORIENTATION = {6: 8, 8: 6}  # the other six are their own inverse
+
+
+def _tiff_orientation(path: Path) -> int:
+    """The EXIF orientation (1..8) in a TIFF's first IFD, read from the file itself; 1 if none."""
+    try:
+        with open(path, "rb") as f:
+            where = _tiff_orientation_offset(lambda at, n: (f.seek(at), f.read(n))[1])
+            if where is None:
+                return 1
+            f.seek(where[0])
+            value = struct.unpack(where[1] + "H", f.read(2))[0]
+    except (OSError, struct.error):
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def _tiff_orientation_offset(read) -> tuple[int, str] | None:
+    """(file offset, byte order) of the Orientation value in a TIFF's first IFD, or None.
+
+    read(offset, n) -> bytes. Classic TIFF (12-byte entries) and BigTIFF (20-byte entries); the
+    tag is a SHORT, stored at the start of the entry's value field."""
+    head = read(0, 16)
+    order = {b"II": "<", b"MM": ">"}.get(head[:2])
+    if order is None or len(head) < 16:
+        return None
+    magic = struct.unpack_from(order + "H", head, 2)[0]
+    if magic == 42:
+        ifd, count_fmt, entry, value_at = struct.unpack_from(order + "I", head, 4)[0], "H", 12, 8
+    elif magic == 43:
+        ifd, count_fmt, entry, value_at = struct.unpack_from(order + "Q", head, 8)[0], "Q", 20, 12
+    else:
+        return None
+    count_size = struct.calcsize(count_fmt)
+    count = struct.unpack(order + count_fmt, read(ifd, count_size))[0]
+    entries = read(ifd + count_size, count * entry)
+    for i in range(len(entries) // entry):
+        tag, kind = struct.unpack_from(order + "HH", entries, i * entry)
+        if tag == _EXIF_ORIENTATION and kind == 3:  # SHORT
+            return ifd + count_size + i * entry + value_at, order
+    return None
+
+
+def _clear_tiff_orientation(data: np.ndarray) -> None:
+    """Set the Orientation tag of the TIFF bytes in `data` to 1 (in place), so that OpenCV, which
+    turns TIFFs by it even with IMREAD_UNCHANGED, decodes the stored grid."""
+    try:
+        where = _tiff_orientation_offset(lambda at, n: data[at : at + n].tobytes())
+    except struct.error:
+        return
+    if where is not None and where[0] + 2 <= data.size:
+        data[where[0] : where[0] + 2] = np.frombuffer(struct.pack(where[1] + "H", 1), np.uint8)
+
+
 def _decode_with_pillow(path: Path, img: Image.Image) -> np.ndarray:
     try:
         img.load()
@@ -288,16 +367,22 @@ def _decode_high_bit_depth(path: Path, img: Image.Image) -> np.ndarray:
 
 
 def _imdecode(path: Path) -> np.ndarray:
-    """The file as OpenCV decodes it, unchanged (no EXIF rotation, no 8-bit): BGR(A) or grey."""
-    try:
-        data = np.fromfile(path, dtype=np.uint8)  # imdecode: non-ASCII paths work everywhere
-    except OSError as e:
-        raise ImageError(f"cannot read {path}: {_reason(e)}.") from None
+    """The file as OpenCV decodes it, unchanged (the stored grid, no 8-bit): BGR(A) or grey."""
+    data = _file_bytes(path)
+    if data[:2].tobytes() in (b"II", b"MM"):
+        _clear_tiff_orientation(data)
     with _opencv_quiet():
         arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise ImageError(f"{path} is truncated or corrupt (OpenCV could not decode it).")
     return arr
+
+
+def _file_bytes(path: Path) -> np.ndarray:
+    try:
+        return np.fromfile(path, dtype=np.uint8)  # not cv2.imread: non-ASCII paths work everywhere
+    except OSError as e:
+        raise ImageError(f"cannot read {path}: {_reason(e)}.") from None
 
 
 @contextlib.contextmanager

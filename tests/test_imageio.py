@@ -176,6 +176,45 @@ def test_normal_maps_ignore_exif_orientation(tmp_path):
     assert read_normal_map(p).shape == (8, 16, 3)
 
 
+def _marker(dtype=np.uint8):
+    # Stored 12 high x 20 wide, grey, with a bright block in the top-left corner.
+    a = np.full((12, 20), 60, np.uint8)
+    a[:4, :6] = 250
+    return a.astype(np.uint16) * 257 if dtype == np.uint16 else a
+
+
+def _oriented(path, a, orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(a).save(path, exif=exif.tobytes(), **({"quality": 100} if path.suffix == ".jpg" else {}))
+
+
+def _bright_corner(rgb):
+    ys, xs = np.nonzero(rgb[..., 0] > 0.8)
+    return rgb.shape[:2], (ys.min(), ys.max(), xs.min(), xs.max())
+
+
+@pytest.mark.parametrize("orientation", [3, 6])
+@pytest.mark.parametrize("bits", [8, 16])
+@pytest.mark.parametrize("colour", [False, True], ids=["grey", "rgb"])
+def test_an_oriented_tiff_is_turned_once_like_a_jpeg(tmp_path, orientation, bits, colour):
+    # Pillow and OpenCV both turn a TIFF by its tag while decoding; read_photo used to turn it a
+    # second time (orientation 3 came out not turned, 6 upside down), and upright=False turned.
+    if colour and bits == 16:
+        pytest.skip("Pillow writes no 16-bit RGB TIFF (the 16-bit grey one goes through OpenCV too)")
+    a = _marker(np.uint16 if bits == 16 else np.uint8)
+    a = np.repeat(a[..., None], 3, -1) if colour else a
+    tif, jpg = tmp_path / "m.tif", tmp_path / "m.jpg"
+    _oriented(tif, a, orientation)
+    _oriented(jpg, _marker(), orientation)
+    stored = (a if colour else np.repeat(a[..., None], 3, -1)) / (65535.0 if bits == 16 else 255.0)
+    np.testing.assert_allclose(read_photo(tif, upright=False), stored, atol=1e-6)
+    upright = read_photo(tif)
+    np.testing.assert_allclose(upright, imageio._apply_orientation(stored, orientation), atol=1e-6)
+    assert _bright_corner(upright) == _bright_corner(read_photo(jpg))
+    assert read_normal_map(tif).shape == (12, 20, 3)
+
+
 def test_path_with_spaces_and_non_ascii(tmp_path):
     folder = tmp_path / "tëxtures ünd Ω"
     folder.mkdir()
