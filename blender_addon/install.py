@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import traceback
 
 import bpy
 
@@ -155,19 +156,35 @@ class NORMALGEN_OT_install_engine(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def _end(self, context):
-        context.window_manager.event_timer_remove(self._timer)
+        timer, self._timer = getattr(self, "_timer", None), None
+        if timer is not None:
+            try:
+                context.window_manager.event_timer_remove(timer)
+            except (AttributeError, ReferenceError, RuntimeError, ValueError):
+                pass
         try:
             self._workspace.status_text_set(None)
         except (AttributeError, ReferenceError, RuntimeError, TypeError):
             pass
 
     def modal(self, context, event):
+        try:
+            return self._modal(context, event)
+        except Exception as exc:  # never leave pip, the timer or the status bar behind
+            self.cancel(context)
+            traceback.print_exc()
+            self.report({"ERROR"}, f"Install engine stopped on an unexpected error ({type(exc).__name__}: "
+                                   f"{exc}); the details are in the system console")
+            return {"CANCELLED"}
+
+    def _modal(self, context, event):
         if event.type == "ESC" and event.value == "PRESS":
             self._installer.kill()
             self._end(context)
             self.report({"ERROR"}, "Install engine cancelled")
             return {"CANCELLED"}
-        if event.type != "TIMER" or event.timer is not self._timer:
+        # Any timer's tick steps: step() never blocks, and bpy.types.Event does not say which timer it is.
+        if event.type != "TIMER":
             return {"PASS_THROUGH"}
         if not self._installer.step():
             try:

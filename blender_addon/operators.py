@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import threading
+import traceback
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty
@@ -32,6 +33,25 @@ def _clear_status(context, workspace):
         pass
     for area in getattr(context.screen, "areas", ()):
         area.tag_redraw()
+
+def _remove_timer(context, op):
+    """Remove the operator's event timer once (a second call does nothing)."""
+    timer, op._timer = getattr(op, "_timer", None), None
+    if timer is None:
+        return
+    try:
+        context.window_manager.event_timer_remove(timer)
+    except (AttributeError, ReferenceError, RuntimeError, ValueError):
+        pass
+
+
+def _report_unexpected(op, exc) -> set:
+    """One clear error for a bug in the add-on, the traceback in the system console."""
+    traceback.print_exc()
+    op.report({"ERROR"}, f"normalgen stopped on an unexpected error ({type(exc).__name__}: {exc}); "
+                         "the details are in the system console")
+    return {"CANCELLED"}
+
 
 class _Job:
     """Everything one generate run holds between invoke and finish."""
@@ -199,20 +219,25 @@ class NORMALGEN_OT_generate_normal_map(bpy.types.Operator):
 
     def _cleanup_modal(self, context):
         _state["running"] = False
-        try:
-            context.window_manager.event_timer_remove(self._timer)
-        except (AttributeError, ReferenceError, RuntimeError, ValueError):
-            pass
+        _remove_timer(context, self)
         _clear_status(context, self._workspace)
 
     def modal(self, context, event):
+        try:
+            return self._modal(context, event)
+        except Exception as exc:  # never leave the engine, the timer or the status bar behind
+            self.cancel(context)
+            return _report_unexpected(self, exc)
+
+    def _modal(self, context, event):
         job = self._job
         if event.type == "ESC" and event.value == "PRESS":
             job.run.cancel()
             self._cleanup_modal(context)
             self.report({"ERROR"}, "normalgen: cancelled")
             return {"CANCELLED"}
-        if event.type != "TIMER" or event.timer is not self._timer:
+        # Any timer's tick polls: poll() never blocks, and bpy.types.Event does not say which timer it is.
+        if event.type != "TIMER":
             return {"PASS_THROUGH"}
         done = job.run.finished
         job.run.poll()
@@ -289,11 +314,19 @@ class NORMALGEN_OT_test_engine(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def modal(self, context, event):
-        if event.type != "TIMER" or event.timer is not self._timer or self._thread.is_alive():
-            return {"PASS_THROUGH"}
-        context.window_manager.event_timer_remove(self._timer)
+        try:
+            if event.type != "TIMER" or self._thread.is_alive():
+                return {"PASS_THROUGH"}
+            self.cancel(context)
+            return self._report_info(context, self._result[0])
+        except Exception as exc:
+            self.cancel(context)
+            return _report_unexpected(self, exc)
+
+    def cancel(self, context):
+        # The probe thread is a daemon that ends with its subprocess; only our timer and text go.
+        _remove_timer(context, self)
         _clear_status(context, self._workspace)
-        return self._report_info(context, self._result[0])
 
 
 classes = (NORMALGEN_OT_generate_normal_map, NORMALGEN_OT_test_engine)

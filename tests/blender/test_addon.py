@@ -437,33 +437,49 @@ def test_unreadable_image_reports_and_changes_nothing(tmp_path):
 # -- the modal path, driven by hand (bpy as a module has no window to run a modal handler) ------------
 
 
-class _Event:
-    def __init__(self, type_, timer=None, value="NOTHING"):
-        self.type, self.timer, self.value = type_, timer, value
+EVENT_ATTRS = tuple(sorted(bpy.types.Event.bl_rna.properties.keys()))
 
 
-def _modal_shim(**props):
-    """The operator's own modal code on a stand-in ``self`` (and a context with no window)."""
-    op_cls = sys.modules["bl_ext.user_default.normalgen.operators"].NORMALGEN_OT_generate_normal_map
+def _Event(type_, value="NOTHING"):
+    """A stand-in for bpy.types.Event with exactly the attributes Blender's Event has (read from its
+    RNA), so code that reads one Blender does not have (``event.timer``) fails here as it does in Blender."""
+    cls = type("Event", (), {"__slots__": EVENT_ATTRS})
+    event = cls()
+    for name in EVENT_ATTRS:
+        setattr(event, name, None)
+    event.type, event.value = type_, value
+    return event
+
+
+def _ui_shim(op_cls, names, **props):
+    """The operator's own methods ``names`` on a stand-in ``self``, and a context with no window."""
 
     class Shim:
         pass
 
-    for name in ("modal", "_finish", "_cleanup_modal", "_status", "_start", "_options", "cancel"):
-        setattr(Shim, name, op_cls.__dict__[name])
+    for name in names:
+        if name in op_cls.__dict__:  # (older code has fewer helpers)
+            setattr(Shim, name, op_cls.__dict__[name])
     shim = Shim()
-    shim.strength, shim.seamless, shim.method, shim.light_from, shim.use_16bit = 1.0, False, "SOBEL", "AUTO", False
-    shim.height_map, shim.connect_displacement = False, False
     for k, v in props.items():
         setattr(shim, k, v)
     shim.reports, shim.status = [], []
     shim.report = lambda kind, msg: shim.reports.append((next(iter(kind)), msg))
     shim._workspace = type("WS", (), {"status_text_set": staticmethod(shim.status.append)})()
-    shim._timer = object()
+    shim._timer = shim.timer = object()  # shim.timer: what invoke() added, to check it is removed
     removed = []
-    ctx = type("Ctx", (), {"screen": None,
+    ctx = type("Ctx", (), {"screen": None, "preferences": bpy.context.preferences,
                            "window_manager": type("WM", (), {"event_timer_remove": staticmethod(removed.append)})()})()
     return shim, ctx, removed
+
+
+def _modal_shim(**props):
+    """The generate operator's own modal code on a stand-in ``self``."""
+    op_cls = sys.modules["bl_ext.user_default.normalgen.operators"].NORMALGEN_OT_generate_normal_map
+    defaults = dict(strength=1.0, seamless=False, method="SOBEL", light_from="AUTO", use_16bit=False,
+                    height_map=False, connect_displacement=False)
+    return _ui_shim(op_cls, ("modal", "_modal", "_finish", "_cleanup_modal", "_status", "_start", "_options",
+                             "cancel"), **{**defaults, **props})
 
 
 def _drive(shim, ctx, until_fraction=None, timeout=120.0):
@@ -473,7 +489,7 @@ def _drive(shim, ctx, until_fraction=None, timeout=120.0):
     worst = 0.0
     while time.monotonic() < deadline:
         t0 = time.monotonic()
-        ret = shim.modal(ctx, _Event("TIMER", shim._timer))
+        ret = shim.modal(ctx, _Event("TIMER"))
         worst = max(worst, time.monotonic() - t0)
         if ret != {"PASS_THROUGH"}:
             return ret, worst
@@ -494,7 +510,7 @@ def test_modal_run_shows_progress_and_finishes(photo):
     assert ret == {"FINISHED"}, shim.reports
     assert worst < 0.5  # a timer tick never waits for the engine (the ticks that wire nodes included)
     assert any("%" in s for s in shim.status if s) and shim.status[-1] is None  # status bar restored
-    assert removed == [shim._timer]
+    assert removed == [shim.timer]
     assert linked_from(bsdf.inputs["Normal"]).bl_idname == "ShaderNodeNormalMap"
     assert not os.path.exists(shim._job.jobdir)
 
@@ -513,8 +529,64 @@ def test_escape_kills_the_engine_and_changes_nothing(photo, addon, fake_engine, 
     assert proc.poll() is not None  # killed, not left running
     assert not os.path.exists(shim._job.jobdir)  # temp files gone
     assert ("ERROR", "normalgen: cancelled") in shim.reports
-    assert shim.status[-1] is None and removed == [shim._timer]
+    assert shim.status[-1] is None and removed == [shim.timer]
     assert snapshot(mat) == before
+
+
+def test_an_unexpected_error_in_modal_cancels_cleanly(photo, addon, fake_engine, monkeypatch):
+    ops_mod = sys.modules["bl_ext.user_default.normalgen.operators"]
+    addon.engine_path = fake_engine
+    monkeypatch.setenv("NORMALGEN_FAKE_MODE", "slow")
+    mat, *_ = build_material(bpy.data.images.load(str(photo)))
+    before = snapshot(mat)
+    shim, ctx, removed = _modal_shim()
+    shim._job = shim._start(bpy.context)
+    monkeypatch.setitem(ops_mod._state, "running", True)  # what invoke() sets
+
+    def broken():
+        raise ValueError("a bug")
+
+    shim._job.run.poll = broken
+    proc = shim._job.run.proc
+    assert shim.modal(ctx, _Event("TIMER")) == {"CANCELLED"}
+    assert proc.poll() is not None and not os.path.exists(shim._job.jobdir)
+    assert removed == [shim.timer] and shim.status[-1] is None
+    assert ops_mod._state["running"] is False and bpy.ops.normalgen.generate_normal_map.poll()
+    assert len(shim.reports) == 1 and shim.reports[0][0] == "ERROR" and "unexpected error" in shim.reports[0][1]
+    assert snapshot(mat) == before
+
+
+def test_test_engine_modal_reports_on_a_timer_tick(addon):
+    import threading
+
+    op_cls = sys.modules["bl_ext.user_default.normalgen.operators"].NORMALGEN_OT_test_engine
+    shim, ctx, removed = _ui_shim(op_cls, ("modal", "cancel", "_report_info"))
+    shim._result = [{"version": "7.7.7", "model_path": "m.keras", "backend": "cpu"}]
+    shim._thread = threading.Thread(target=lambda: None)
+    shim._thread.start()
+    shim._thread.join()
+    assert shim.modal(ctx, _Event("MOUSEMOVE")) == {"PASS_THROUGH"}
+    assert shim.modal(ctx, _Event("TIMER")) == {"FINISHED"}
+    assert addon.engine_status.startswith("normalgen 7.7.7")
+    assert removed == [shim.timer] and shim.status[-1] is None
+
+
+def test_install_engine_modal_runs_every_step(addon, tmp_path):
+    import time
+
+    install = sys.modules["bl_ext.user_default.normalgen.install"]
+    marker = tmp_path / "second_step_ran"
+    commands = [[sys.executable, "-c", "pass"], [sys.executable, "-c", f"open({str(marker)!r}, 'w').close()"]]
+    shim, ctx, removed = _ui_shim(install.NORMALGEN_OT_install_engine, ("modal", "_modal", "_end", "_done", "cancel"))
+    shim._installer = install._Installer(commands, str(tmp_path / "install.log"))
+    shim._venv = str(tmp_path / "venv")
+    deadline = time.monotonic() + 60
+    while (ret := shim.modal(ctx, _Event("TIMER"))) == {"PASS_THROUGH"} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ret == {"FINISHED"}, shim.reports
+    assert marker.exists()  # pip's step (the second command) ran, not only venv's
+    assert removed == [shim.timer] and shim.status[-1] is None
+    addon.engine_status = ""
 
 
 # -- the UI draws (with a stand-in layout: bpy as a module has no screen) ----------------------------
