@@ -69,7 +69,9 @@ class NORMALGEN_OT_generate_normal_map(bpy.types.Operator):
 
     bl_idname = "normalgen.generate_normal_map"
     bl_label = "Generate Normal Map"
-    bl_options = {"REGISTER", "UNDO"}
+    # No "REGISTER": Blender redoes (F9, Adjust Last Operation, Shift+R) by calling execute(), which would
+    # run the engine on the UI thread. Options change in the sidebar; pressing again updates in place.
+    bl_options = {"UNDO"}
 
     strength: FloatProperty(name="Strength", default=1.0, min=0.0, max=100.0, soft_max=10.0)
     seamless: BoolProperty(name="Seamless", default=False)

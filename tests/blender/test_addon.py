@@ -340,6 +340,21 @@ def test_height_map_adds_an_unconnected_displacement(photo, real_engine, tmp_pat
     assert len(tagged(mat, "displacement")) == 1 and len(tagged(mat, "height")) == 1
 
 
+def test_no_redo_panel_or_repeat_and_one_undo_step(photo):
+    # Redo (F9, Adjust Last Operation) and Repeat Last call execute(), which would run the engine on
+    # the UI thread: the operator is not registered for them, but still makes one undo step.
+    op_cls = sys.modules["bl_ext.user_default.normalgen.operators"].NORMALGEN_OT_generate_normal_map
+    assert "REGISTER" not in op_cls.bl_options and "UNDO" in op_cls.bl_options
+    mat, tex, bsdf, _out = build_material(bpy.data.images.load(str(photo)))
+    name = mat.name
+    bpy.ops.ed.undo_push(message="before")
+    before = snapshot(mat)
+    assert bpy.ops.normalgen.generate_normal_map("EXEC_DEFAULT", True, method="SOBEL") == {"FINISHED"}
+    assert bpy.data.materials[name].node_tree.nodes["Principled BSDF"].inputs["Normal"].is_linked
+    bpy.ops.ed.undo()
+    assert snapshot(bpy.data.materials[name]) == before
+
+
 def test_packed_source_gives_a_packed_result(photo, real_engine, tmp_path):
     image = bpy.data.images.load(str(photo))
     image.pack()
