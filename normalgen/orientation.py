@@ -49,6 +49,31 @@ def turn_for_light(side: str) -> int:
     return -SIDES.index(side) % 4
 
 
+# For each EXIF orientation (1..8): the side of the picture as displayed upright that each side
+# of the stored pixel grid becomes (imageio.orientation_to_upright). 2, 4: mirrors; 3: half turn;
+# 6, 8: quarter turns clockwise and counter-clockwise; 5, 7: transposes.
+_DISPLAYED_SIDE = {
+    1: {"right": "right", "top": "top", "left": "left", "bottom": "bottom"},
+    2: {"right": "left", "top": "top", "left": "right", "bottom": "bottom"},
+    3: {"right": "left", "top": "bottom", "left": "right", "bottom": "top"},
+    4: {"right": "right", "top": "bottom", "left": "left", "bottom": "top"},
+    5: {"right": "bottom", "top": "left", "left": "top", "bottom": "right"},
+    6: {"right": "bottom", "top": "right", "left": "top", "bottom": "left"},
+    7: {"right": "top", "top": "right", "left": "bottom", "bottom": "left"},
+    8: {"right": "top", "top": "left", "left": "bottom", "bottom": "right"},
+}
+
+
+def stored_light_side(side: str, orientation: int) -> str:
+    """The side of a photo's stored pixel grid that is `side` of the picture as a viewer shows it
+    upright by its EXIF `orientation` (1..8): where to tell the model the light is when it reads
+    the stored grid. "auto" stays "auto"."""
+    if side not in SIDES:
+        return side
+    table = _DISPLAYED_SIDE.get(orientation, _DISPLAYED_SIDE[1])
+    return next(stored for stored, shown in table.items() if shown == side)
+
+
 def light_side(azimuth_deg: float) -> str:
     """The side of the picture nearest a light azimuth in degrees counter-clockwise from +X
     (right), as OpenGL's Y points up: the side a canonical model is told for that light."""

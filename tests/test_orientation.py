@@ -14,6 +14,7 @@ from normalgen.orientation import (
     choose_turn,
     mirror_mean,
     probe_crops,
+    stored_light_side,
     turn_for_light,
     turn_normals,
     turn_scores,
@@ -225,3 +226,31 @@ def test_a_map_told_the_side_is_symmetric_about_the_light_axis(canonical_model, 
     mirrored[..., component] *= -1.0
     assert np.abs(got[..., :2]).mean() > 0.05
     np.testing.assert_allclose(mirrored, got, atol=2e-5)
+
+
+SIDE_VECTORS = {"right": (1.0, 0.0), "top": (0.0, 1.0), "left": (-1.0, 0.0), "bottom": (0.0, -1.0)}
+
+
+def lit_side(photo, h):
+    """The side a Lambert-shaded `photo` of the height field `h` is lit from: the one whose
+    direction the brightness follows best (OpenGL: +Y is the top of the picture)."""
+    n = normals_from_height(h)
+    lum = photo[..., 0] - photo[..., 0].mean()
+    scores = {s: float(np.sum(lum * (n[..., 0] * v[0] + n[..., 1] * v[1]))) for s, v in SIDE_VECTORS.items()}
+    return max(scores, key=scores.get)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("stored_side, azimuth", [("right", 0.0), ("top", 90.0), ("left", 180.0), ("bottom", 270.0)])
+def test_the_light_side_as_displayed_maps_to_the_stored_grid(orientation, stored_side, azimuth):
+    # A stored grid lit from a known side, shown upright the way imageio turns it: the side the
+    # light lands on there, mapped back, must be the stored side (mirrors included).
+    from normalgen.imageio import orientation_to_upright
+
+    h = surface(size=64)[:, :48]  # not square: a transpose cannot pass for a turn
+    stored = lambert_photo(h, azimuth)
+    assert lit_side(stored, h) == stored_side
+    shown_h = orientation_to_upright(h[..., None], orientation)[..., 0]
+    shown = lit_side(orientation_to_upright(stored, orientation), shown_h)
+    assert stored_light_side(shown, orientation) == stored_side
+    assert stored_light_side("auto", orientation) == "auto"
