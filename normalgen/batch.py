@@ -31,11 +31,11 @@ from normalgen.imageio import (
     check_output_format,
     check_writable,
     is_temp_file,
-    read_photo,
+    read_photo_as_stored,
     write_height_map,
     write_normal_map,
 )
-from normalgen.orientation import LIGHT_SIDES
+from normalgen.orientation import LIGHT_SIDES, stored_light_side
 from normalgen.vectors import check_convention, check_strength
 
 FORMATS = ("png", "tif", "exr")
@@ -56,7 +56,11 @@ class ConvertOptions:
     seamless: bool = False
     method: str = "model"  # model | sobel
     detail: float | None = None  # None: generate_normal_map's default
-    light_from: str = "auto"  # auto | right | top | left | bottom (see generate_normal_map)
+    light_from: str = "auto"  # auto | right | top | left | bottom: a side as the photo is shown
+    # The maps are always on the photo's stored pixel grid (what Blender and game engines sample);
+    # the EXIF orientation only says which stored side light_from names. True: it names a side of
+    # the stored grid itself (what Blender shows), and the orientation is not read at all.
+    ignore_orientation: bool = False
     height: bool = False
     overwrite: bool = False
     max_pixels: int | None = DEFAULT_MAX_PIXELS
@@ -312,7 +316,7 @@ def convert_file(
 
         _make_folder(job.output.parent)  # before the expensive part: a bad -o DIR fails fast,
         check_writable(job.output.parent)  # and so does a folder that refuses new files
-        photo = read_photo(job.input, max_pixels=options.max_pixels, as_float=False)  # 1/4 the memory
+        photo, light_from = _read_on_stored_grid(job.input, options)
         extra = {} if options.detail is None else {"detail": options.detail}
         normals = generate_normal_map(
             photo,
@@ -321,7 +325,7 @@ def convert_file(
             seamless=options.seamless,
             method=options.method,
             model=model,
-            light_from=options.light_from,
+            light_from=light_from,
             progress=progress,
             **extra,
         )
@@ -346,6 +350,17 @@ def convert_file(
             traceback=traceback.format_exc(),
         )
     return FileResult(job.input, "converted", job.output, job.height_output)
+
+
+def _read_on_stored_grid(path: Path, options: ConvertOptions):
+    """The photo's stored pixel grid (uint8/uint16: a quarter of the memory) and the light's
+    side on that grid: the maps are predicted and written on it, so they line up with the photo
+    wherever it is sampled as stored. A side named for the upright picture is mapped through
+    the EXIF orientation; with ignore_orientation it already names a side of the stored grid."""
+    photo, orientation = read_photo_as_stored(path, max_pixels=options.max_pixels, as_float=False)
+    if options.ignore_orientation:
+        return photo, options.light_from
+    return photo, stored_light_side(options.light_from, orientation)
 
 
 def _make_folder(folder: Path) -> None:

@@ -226,9 +226,13 @@ def _make_reporter(mode: str, quiet: bool):
 @click.option("--detail", type=click.FloatRange(0, 1), default=None,
               help="--method sobel only: 0 broad shapes to 1 fine grain  [default: 0.5].")
 @click.option("--light-from", type=click.Choice(["auto", "right", "top", "left", "bottom"]), default="auto",
-              show_default=True, help="Where the light comes from in the photos (the side of the picture the "
-              "bright slopes face). Naming it uses the model trained on light from one side, which reads the "
+              show_default=True, help="Where the light comes from in the photos (the side of the picture, as a viewer "
+              "shows it upright, that the bright slopes face). Naming it uses the model trained on light from one side, which reads the "
               "relief better; auto uses the default model. --method sobel ignores it.")
+@click.option("--ignore-orientation", is_flag=True,
+              help="Read the photos' pixels as stored and ignore their EXIF orientation, so that "
+              "--light-from names a side of the stored picture (as Blender shows it). The maps are "
+              "on the stored grid either way.")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A .keras model file  [default: the shipped model]. Ignored with --method sobel.")
 @click.option("--height", is_flag=True, help="Also write a height map, <stem>_height.<format>.")
@@ -239,7 +243,7 @@ def _make_reporter(mode: str, quiet: bool):
 @click.option("--progress", "progress_mode", type=click.Choice(["bar", "json", "none"]), default="bar",
               show_default=True, help="json: one event object per line on stdout, for programs.")
 def convert(inputs, output_dir, recursive, suffix, fmt, bit_depth, convention, strength, seamless, method,
-            detail, light_from, model_path, height, overwrite, max_megapixels, quiet, progress_mode):  # fmt: skip
+            detail, light_from, ignore_orientation, model_path, height, overwrite, max_megapixels, quiet, progress_mode):  # fmt: skip
     """Convert photos (files, folders, globs) into normal maps.
 
     Each output goes beside its photo as <stem>_normal.png unless -o is given. Existing outputs
@@ -262,6 +266,7 @@ def convert(inputs, output_dir, recursive, suffix, fmt, bit_depth, convention, s
         method=method,
         detail=detail,
         light_from=light_from,
+        ignore_orientation=ignore_orientation,
         height=height,
         overwrite=overwrite,
         max_pixels=DEFAULT_MAX_PIXELS if max_megapixels is None else int(max_megapixels * 1e6),

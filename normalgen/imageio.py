@@ -83,6 +83,21 @@ def read_photo(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, as_float: b
     return _to_unit_float(rgb) if as_float else rgb
 
 
+def read_photo_as_stored(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                         as_float: bool = True) -> tuple[np.ndarray, int]:
+    """The photo's stored pixel grid (what Blender and game engines sample), as `read_photo`
+    with upright=False, and its EXIF orientation (1..8; 1 when it has none), from one decode.
+    `orientation_to_upright(pixels, orientation)` gives what `read_photo` gives."""
+    rgb, orientation = _read_stored(Path(path), max_pixels)
+    return (_to_unit_float(rgb) if as_float else rgb), orientation
+
+
+def orientation_to_upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn (H, W, ...) pixels from the stored grid upright as EXIF orientation 1..8 says (the
+    same as Pillow's exif_transpose); the pixels only: vectors in them are not turned."""
+    return _apply_orientation(pixels, orientation)
+
+
 def read_normal_map(path, *, convention: str = "opengl", max_pixels: int | None = DEFAULT_MAX_PIXELS,
                     check: bool = False) -> np.ndarray:
     """Read a normal map as (H, W, 3) float32 unit vectors in `convention` (the file's convention).
@@ -137,7 +152,12 @@ def image_size(path) -> tuple[int, int]:
 
 
 def _read_rgb(path, *, max_pixels: int | None, honour_orientation: bool) -> np.ndarray:
-    path = Path(path)
+    rgb, orientation = _read_stored(Path(path), max_pixels)
+    return _apply_orientation(rgb, orientation) if honour_orientation else rgb
+
+
+def _read_stored(path: Path, max_pixels: int | None) -> tuple[np.ndarray, int]:
+    """The decoded pixels on the file's stored grid, and its EXIF orientation."""
     try:
         with _open_header(path) as img:
             _check_pixel_limit(path, img.size, max_pixels)
@@ -152,7 +172,7 @@ def _read_rgb(path, *, max_pixels: int | None, honour_orientation: bool) -> np.n
             raise
         rgb = _decode_tiff_pillow_cannot_open(path, max_pixels, unknown)
         orientation = _tiff_orientation(path)
-    return _apply_orientation(rgb, orientation) if honour_orientation else rgb
+    return rgb, orientation
 
 
 def _decode(path: Path, img: Image.Image) -> np.ndarray:

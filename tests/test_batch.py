@@ -291,3 +291,42 @@ def test_error_line_does_not_repeat_the_path():
     assert r.error_line() == "x.png is empty (0 bytes)."
     r = batch.FileResult(Path("x.png"), "failed", message="disk on fire.")
     assert r.error_line() == "x.png: disk on fire."
+
+
+def oriented_photo(path: Path, orientation: int, size=(24, 40)) -> Path:
+    """A photo stored `size` (rows, columns) with an EXIF orientation, lossless (PNG eXIf)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    a = np.random.default_rng(1).integers(0, 256, (*size, 3), dtype=np.uint8)
+    Image.fromarray(a).save(path, exif=exif.tobytes())
+    return path
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg", "tif"])
+def test_maps_of_an_exif_rotated_photo_are_on_its_stored_grid(tmp_path, ext):
+    # Blender and game engines sample the stored grid: an upright map did not line up with it.
+    p = oriented_photo(tmp_path / f"phone.{ext}", 6)
+    summary = run([p], sobel(height=True))
+    assert summary.converted == 1
+    assert read_normal_map(tmp_path / "phone_normal.png").shape == (24, 40, 3)
+    assert np.asarray(Image.open(tmp_path / "phone_height.png")).shape == (24, 40)
+
+
+@pytest.mark.parametrize("ignore", [False, True])
+def test_the_light_side_is_named_upright_and_given_to_the_model_on_the_stored_grid(tmp_path, monkeypatch, ignore):
+    import normalgen.inference
+
+    seen = {}
+
+    def fake(photo, *, light_from, **kw):
+        seen.update(shape=photo.shape, light_from=light_from)
+        return np.dstack([np.zeros(photo.shape[:2]), np.zeros(photo.shape[:2]), np.ones(photo.shape[:2])])
+
+    monkeypatch.setattr(normalgen.inference, "generate_normal_map", fake)
+    p = oriented_photo(tmp_path / "phone.png", 6)  # shown turned a quarter clockwise
+    opts = ConvertOptions(light_from="top", ignore_orientation=ignore)
+    assert run([p], opts, model=object()).converted == 1
+    assert seen["shape"][:2] == (24, 40)
+    # Shown upright, the top is the stored grid's left side; ignoring the orientation, top is top.
+    assert seen["light_from"] == ("top" if ignore else "left")

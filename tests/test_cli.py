@@ -400,3 +400,14 @@ def test_end_to_end_subprocess_with_odd_paths(tmp_path):
 def test_version_subprocess():
     r = run_subprocess("--version")
     assert r.returncode == 0 and r.stdout.strip() == "normalgen 0.1.0"
+
+
+@pytest.mark.parametrize("flag", [[], ["--ignore-orientation"]])
+def test_an_exif_rotated_photo_gets_a_map_on_its_stored_grid(tmp_path, flag):
+    p = tmp_path / "phone.png"
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (24, 40, 3), dtype=np.uint8)).save(p, exif=exif.tobytes())
+    r = invoke("convert", p, "--method", "sobel", "-q", *flag)
+    assert r.exit_code == 0, r.output
+    assert read_normal_map(tmp_path / "phone_normal.png").shape == (24, 40, 3)
