@@ -163,6 +163,16 @@ class _Found:
     path: Path
     root: Path | None = None  # the folder given as INPUT this came from (for -o relative paths)
     problem: str | None = None
+    scanned: bool = False  # found in a folder or by a glob, not named on the command line
+
+
+DEFAULT_OUTPUT_SUFFIXES = ("_normal", "_height")
+
+
+def own_output_suffixes(options: ConvertOptions) -> tuple[str, ...]:
+    """The name endings a scan leaves out: this run's suffixes and always the default ones, so
+    that changing --suffix does not turn the maps of an earlier run into photos."""
+    return tuple(dict.fromkeys((options.suffix, options.height_suffix) + DEFAULT_OUTPUT_SUFFIXES))
 
 
 def is_own_output(path, suffixes: Iterable[str]) -> bool:
@@ -198,8 +208,9 @@ def glob_base(pattern: str | os.PathLike) -> Path:
 
 
 def find_inputs(inputs: Sequence[str | os.PathLike], options: ConvertOptions) -> list[_Found]:
-    """Expand INPUTs into photos, in the order given, each once, without our own outputs."""
-    suffixes = (options.suffix, options.height_suffix)
+    """Expand INPUTs into photos, in the order given, each once. Folders and globs leave out our
+    own outputs (`own_output_suffixes`, temp files); a file named explicitly is always taken."""
+    suffixes = own_output_suffixes(options)
     out_dir = options.output_dir.resolve() if options.output_dir else None
     found: list[_Found] = []
     for raw in inputs:
@@ -210,7 +221,7 @@ def find_inputs(inputs: Sequence[str | os.PathLike], options: ConvertOptions) ->
                 found.append(_Found(p, problem=f"{p} contains no images ({', '.join(PHOTO_EXTENSIONS)})."))
             if out_dir is not None:  # an output folder inside the input folder is not input
                 files = [f for f in files if out_dir not in f.resolve().parents]
-            found += [_Found(f, root=p) for f in files]
+            found += [_Found(f, root=p, scanned=True) for f in files]
         elif p.exists():
             found.append(_Found(p))  # named explicitly: any extension, the reader decides
         elif glob.has_magic(str(raw)):
@@ -224,14 +235,14 @@ def find_inputs(inputs: Sequence[str | os.PathLike], options: ConvertOptions) ->
             if not files:
                 found.append(_Found(p, problem=f"no images match {raw}."))
             base = glob_base(raw)  # -o keeps the sub-folders below it, as for a folder INPUT
-            found += [_Found(f, root=base) for f in files]
+            found += [_Found(f, root=base, scanned=True) for f in files]
         else:
             found.append(_Found(p, problem=f"{p} does not exist."))
     seen: set[Path] = set()
     result = []
     for f in found:
         if f.problem is None:
-            if is_own_output(f.path, suffixes):
+            if f.scanned and is_own_output(f.path, suffixes):
                 continue
             key = f.path.resolve()
             if key in seen:

@@ -137,7 +137,8 @@ def _make_reporter(mode: str, quiet: bool):
             if quiet:
                 return
             if not (summary.converted or summary.skipped or summary.failed):
-                self._line("nothing to convert (files named *_normal / *_height are taken as our outputs).")
+                self._line("nothing to convert (in folders and globs, files named *_normal / *_height are "
+                           "taken as our outputs; name one to convert it).")
             self._line(summary.line())
 
         def _line(self, text):

@@ -330,3 +330,13 @@ def test_the_light_side_is_named_upright_and_given_to_the_model_on_the_stored_gr
     assert seen["shape"][:2] == (24, 40)
     # Shown upright, the top is the stored grid's left side; ignoring the orientation, top is top.
     assert seen["light_from"] == ("top" if ignore else "left")
+
+
+def test_a_scan_leaves_out_the_default_outputs_whatever_the_suffix(tmp_path):
+    # After a run with the default suffix, --suffix _nrm made normal maps of the normal maps.
+    for n in ["a.png", "a_normal.png", "a_height.png", "a_nrm.png", "a_hgt.png"]:
+        photo(tmp_path / n)
+    opts = sobel(suffix="_nrm", height_suffix="_hgt")
+    assert names(find_inputs([tmp_path], opts)) == ["a.png"]
+    assert names(find_inputs([str(tmp_path / "*.png")], opts)) == ["a.png"]
+    assert names(find_inputs([tmp_path / "a_normal.png"], opts)) == ["a_normal.png"]  # named: taken

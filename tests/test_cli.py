@@ -114,11 +114,20 @@ def test_convert_folder_then_rerun_skips_and_overwrite_replaces(tmp_path):
     assert out.stat().st_mtime_ns != before
 
 
-def test_only_outputs_given_is_nothing_to_do(tmp_path):
+def test_a_folder_of_only_outputs_is_nothing_to_do(tmp_path):
     photo(tmp_path / "a_normal.png")
-    r = invoke("convert", tmp_path / "a_normal.png", "--method", "sobel")
+    r = invoke("convert", tmp_path, "--method", "sobel")
     assert r.exit_code == 0 and "nothing to convert" in r.stderr
     assert os.listdir(tmp_path) == ["a_normal.png"]
+
+
+def test_a_file_named_explicitly_is_converted_even_if_it_looks_like_an_output(tmp_path):
+    # A photo called rock_height.jpg, named on the command line (the Blender add-on does), was
+    # silently taken for one of our outputs: "nothing to convert".
+    photo(tmp_path / "rock_height.png")
+    r = invoke("convert", tmp_path / "rock_height.png", "--method", "sobel", "-q")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "rock_height_normal.png").exists()
 
 
 def test_bad_files_are_one_line_each_and_the_rest_is_done(tmp_path):
