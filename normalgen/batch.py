@@ -28,6 +28,7 @@ from normalgen.errors import NormalgenError, OutputError, one_clause
 from normalgen.imageio import (
     DEFAULT_MAX_PIXELS,
     PHOTO_EXTENSIONS,
+    OutputExistsError,
     check_output_format,
     check_writable,
     is_temp_file,
@@ -347,6 +348,8 @@ def convert_file(
         if want_height:
             height = generate_height_map(normals, convention=options.convention, seamless=options.seamless)
             write_height_map(job.height_output, height, bit_depth=options.bit_depth, overwrite=options.overwrite)
+    except OutputExistsError:  # another run (a second terminal, a farm) wrote it meanwhile
+        return FileResult(job.input, "skipped", job.output, job.height_output, message="exists")
     except NormalgenError as e:
         return FileResult(job.input, "failed", message=str(e))
     except MemoryError:
@@ -374,6 +377,16 @@ def _read_on_stored_grid(path: Path, options: ConvertOptions):
     return photo, stored_light_side(options.light_from, orientation)
 
 
+def check_output_dir(options: ConvertOptions) -> None:
+    """With -o DIR: make it and try a write there, once, before any file. OutputError (fatal:
+    the CLI exits 2) if it cannot be made or refuses new files, rather than one error per photo."""
+    if options.output_dir is None:
+        return
+    folder = Path(options.output_dir)
+    _make_folder(folder)
+    check_writable(folder)
+
+
 def _make_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -395,10 +408,12 @@ def run(
     reporter: Reporter | None = None,
 ) -> Summary:
     """Convert every input; returns the counts. Raises NormalgenError only for fatal problems
-    found before any file (bad options, missing/corrupt model): then nothing has been written.
+    found before any file (bad options, an -o folder that cannot be made or written to, a
+    missing or corrupt model): then nothing has been written.
     """
     reporter = reporter or Reporter()
     options.validate()
+    check_output_dir(options)
     if model is None:
         model = load_model_for(options, model_path)
     jobs = plan(inputs, options)

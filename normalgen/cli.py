@@ -276,6 +276,7 @@ def convert(inputs, output_dir, recursive, suffix, fmt, bit_depth, convention, s
         with _stopped_like_ctrl_c_by("SIGTERM", "SIGHUP"):
             try:
                 options.validate()
+                batch.check_output_dir(options)  # before the model loads: a bad -o fails fast
                 if options.method == "model":
                     load_backend_quietly()
                 model = batch.load_model_for(options, model_path)

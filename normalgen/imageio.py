@@ -467,6 +467,12 @@ def _apply_orientation(a: np.ndarray, orientation: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
+class OutputExistsError(OutputError):
+    """The target exists and overwrite is off: before the write, or made by someone else while
+    this one was writing (two runs into one folder)."""
+
+
+
 def exr_available() -> bool:
     """Whether this OpenCV build can write EXR (pip's opencv-python wheels often cannot)."""
     try:
@@ -539,7 +545,7 @@ def _write_image(path, values: np.ndarray, *, bit_depth: int | None, overwrite: 
     path = Path(path)
     ext, bits = check_output_format(path, bit_depth)
     if not overwrite and os.path.lexists(path):
-        raise OutputError(f"{path} already exists; pass --overwrite to replace it.")
+        raise OutputExistsError(f"{path} already exists; pass --overwrite to replace it.")
     data = _encode(path, ext, bits, values, to_unit)
     atomic_write_bytes(path, data, overwrite=overwrite)
     return path
@@ -666,10 +672,10 @@ def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
     try:
         os.link(tmp, path)  # atomic "create if absent"
     except FileExistsError:
-        raise OutputError(f"{path} already exists; pass --overwrite to replace it.") from None
+        raise OutputExistsError(f"{path} already exists; pass --overwrite to replace it.") from None
     except OSError:  # no hard links here (FAT, some network shares): check, then rename
         if os.path.lexists(path):
-            raise OutputError(f"{path} already exists; pass --overwrite to replace it.") from None
+            raise OutputExistsError(f"{path} already exists; pass --overwrite to replace it.") from None
         os.replace(tmp, path)
         return
     os.unlink(tmp)

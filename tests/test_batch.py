@@ -234,12 +234,14 @@ def test_unexpected_error_is_one_file_with_a_traceback(tmp_path, monkeypatch):
     assert bad.error_line().startswith(str(tmp_path / "a.png") + ": ")
 
 
-def test_unwritable_output_folder_fails_each_file_cleanly(tmp_path):
+def test_an_output_folder_that_cannot_be_made_is_fatal_before_any_file(tmp_path):
     photo(tmp_path / "a.png")
     blocker = tmp_path / "out"
     blocker.write_text("a file where the output folder should be")
-    summary = run([tmp_path / "a.png"], sobel(output_dir=blocker))
-    assert summary.failed == 1
+    rec = Recorder()
+    with pytest.raises(OutputError, match="cannot create the output folder"):
+        run([tmp_path / "a.png"], sobel(output_dir=blocker / "sub"), reporter=rec)
+    assert rec.events == []
 
 
 def test_interrupted_batch_resumes(tmp_path, monkeypatch):
@@ -340,3 +342,23 @@ def test_a_scan_leaves_out_the_default_outputs_whatever_the_suffix(tmp_path):
     assert names(find_inputs([tmp_path], opts)) == ["a.png"]
     assert names(find_inputs([str(tmp_path / "*.png")], opts)) == ["a.png"]
     assert names(find_inputs([tmp_path / "a_normal.png"], opts)) == ["a_normal.png"]  # named: taken
+
+
+def test_an_output_another_run_writes_meanwhile_is_skipped_not_failed(tmp_path, monkeypatch):
+    # Two terminals on one batch: the second to finish a photo found its map there at the last
+    # step, and counted a failure with the wrong advice "pass --overwrite" (exit 1).
+    import normalgen.imageio as imageio
+
+    photo(tmp_path / "a.png")
+    real = imageio._encode
+
+    def other_run_writes_first(path, *a, **kw):
+        path.write_bytes(b"written by the other run")
+        return real(path, *a, **kw)
+
+    monkeypatch.setattr(imageio, "_encode", other_run_writes_first)
+    rec = Recorder()
+    summary = run([tmp_path / "a.png"], sobel(), reporter=rec)
+    assert (summary.converted, summary.skipped, summary.failed, summary.exit_code) == (0, 1, 0, 0)
+    assert ("skipped", "a.png") in rec.events
+    assert (tmp_path / "a_normal.png").read_bytes() == b"written by the other run"

@@ -208,11 +208,11 @@ def test_output_folder_that_cannot_be_created(tmp_path):
     blocker = tmp_path / "blocker"
     blocker.write_text("a file, not a folder")
     r = invoke("convert", tmp_path / "a.png", tmp_path / "b.png", "--method", "sobel", "-o", blocker / "out")
-    assert r.exit_code == 1
-    assert len(error_lines(r)) == 2 and "Traceback" not in r.stderr
+    assert r.exit_code == 2  # the README: an output folder that refuses writes is a setup problem
+    assert len(error_lines(r)) == 1 and "Traceback" not in r.stderr
 
 
-def test_an_output_folder_that_refuses_new_files_fails_each_photo_before_it_is_predicted(tmp_path, monkeypatch):
+def test_an_output_folder_that_refuses_new_files_is_one_line_and_exit_2_before_the_model(tmp_path, monkeypatch):
     from normalgen import imageio, inference
 
     photo(tmp_path / "a.png")
@@ -227,9 +227,14 @@ def test_an_output_folder_that_refuses_new_files_fails_each_photo_before_it_is_p
 
     monkeypatch.setattr(imageio.os, "open", denied)
     monkeypatch.setattr(inference, "generate_normal_map", lambda *a, **kw: pytest.fail("the photo was predicted"))
-    r = invoke("convert", tmp_path / "a.png", "--method", "sobel", "-o", out)
-    assert r.exit_code == 1
-    assert error_lines(r) == [f"error: {tmp_path / 'a.png'}: cannot write to the folder {out}: Permission denied."]
+    from normalgen import batch
+
+    monkeypatch.setattr(batch, "load_model_for", lambda *a, **kw: pytest.fail("the model was loaded"))
+    photo(tmp_path / "b.png")
+    r = invoke("convert", tmp_path / "a.png", tmp_path / "b.png", "-o", out, "--progress", "json")
+    assert r.exit_code == 2
+    assert error_lines(r) == [f"error: cannot write to the folder {out}: Permission denied."]
+    assert events(r) == [{"event": "error", "input": None, "message": f"cannot write to the folder {out}: Permission denied."}]
     assert os.listdir(out) == []
 
 
