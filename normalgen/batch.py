@@ -186,14 +186,30 @@ def _is_photo_name(p: Path) -> bool:
     return p.suffix.lower() in PHOTO_EXTENSIONS and not p.name.startswith(".")
 
 
-def _walk_folder(folder: Path, recursive: bool) -> list[Path]:
+def _walk_folder(folder: Path, recursive: bool) -> tuple[list[Path], list[str]]:
+    """The photos in `folder` (and its sub-folders if recursive), and one problem sentence for
+    each folder that cannot be read (permissions): those are failures, never skipped silently."""
     if not recursive:
-        return sorted(p for p in folder.iterdir() if p.is_file() and _is_photo_name(p))
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
+        try:
+            return sorted(p for p in folder.iterdir() if p.is_file() and _is_photo_name(p)), []
+        except OSError as e:
+            return [], [_cannot_read(folder, e)]
+    found, problems = [], []
+
+    def unreadable(e: OSError) -> None:
+        problems.append(_cannot_read(Path(e.filename) if e.filename else folder, e))
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))  # no .git, no caches
         found += [Path(dirpath, f) for f in sorted(filenames) if _is_photo_name(Path(f))]
-    return found
+    return found, problems
+
+
+def _cannot_read(path: Path, e: OSError) -> str:
+    reason = one_clause(e)
+    reason = reason[:1].lower() + reason[1:]
+    what = "the folder " if os.path.isdir(path) else ""
+    return f"cannot read {what}{path}: {reason}."
 
 
 def glob_base(pattern: str | os.PathLike) -> Path:
@@ -216,27 +232,19 @@ def find_inputs(inputs: Sequence[str | os.PathLike], options: ConvertOptions) ->
     found: list[_Found] = []
     for raw in inputs:
         p = Path(raw)
-        if p.is_dir():
-            files = _walk_folder(p, options.recursive)
-            if not files:
-                found.append(_Found(p, problem=f"{p} contains no images ({', '.join(PHOTO_EXTENSIONS)})."))
-            if out_dir is not None:  # an output folder inside the input folder is not input
-                files = [f for f in files if out_dir not in f.resolve().parents]
-            found += [_Found(f, root=p, scanned=True) for f in files]
-        elif p.exists():
+        try:
+            kind = "folder" if p.is_dir() else "file" if p.exists() else None
+        except OSError as e:  # EACCES on a folder above it (Path.exists raises that)
+            if not glob.has_magic(str(raw)):
+                found.append(_Found(p, problem=_cannot_read(p, e)))
+                continue
+            kind = None
+        if kind == "folder":
+            found += _expand_folder(p, options, out_dir)
+        elif kind == "file":
             found.append(_Found(p))  # named explicitly: any extension, the reader decides
         elif glob.has_magic(str(raw)):
-            matches = sorted(glob.glob(str(raw), recursive=options.recursive))
-            files = [Path(m) for m in matches if Path(m).is_file() and _is_photo_name(Path(m))]
-            for m in matches:
-                if Path(m).is_dir():
-                    files += _walk_folder(Path(m), options.recursive)
-            if out_dir is not None:  # as for a folder: nothing already inside the output folder
-                files = [f for f in files if out_dir not in f.resolve().parents]
-            if not files:
-                found.append(_Found(p, problem=f"no images match {raw}."))
-            base = glob_base(raw)  # -o keeps the sub-folders below it, as for a folder INPUT
-            found += [_Found(f, root=base, scanned=True) for f in files]
+            found += _expand_glob(str(raw), options, out_dir)
         else:
             found.append(_Found(p, problem=f"{p} does not exist."))
     seen: set[Path] = set()
@@ -251,6 +259,40 @@ def find_inputs(inputs: Sequence[str | os.PathLike], options: ConvertOptions) ->
             seen.add(key)
         result.append(f)
     return result
+
+
+def _expand_folder(folder: Path, options: ConvertOptions, out_dir: Path | None) -> list[_Found]:
+    files, problems = _walk_folder(folder, options.recursive)
+    found = [_Found(Path(folder), problem=problem) for problem in problems]
+    if not files and not problems:
+        found.append(_Found(folder, problem=f"{folder} contains no images ({', '.join(PHOTO_EXTENSIONS)})."))
+    if out_dir is not None:  # an output folder inside the input folder is not input
+        files = [f for f in files if out_dir not in f.resolve().parents]
+    return found + [_Found(f, root=folder, scanned=True) for f in files]
+
+
+def _expand_glob(pattern: str, options: ConvertOptions, out_dir: Path | None) -> list[_Found]:
+    matches = sorted(glob.glob(pattern, recursive=options.recursive))
+    files = [Path(m) for m in matches if Path(m).is_file() and _is_photo_name(Path(m))]
+    problems = []
+    for m in matches:
+        if Path(m).is_dir():
+            more, unreadable = _walk_folder(Path(m), options.recursive)
+            files += more
+            problems += unreadable
+    if out_dir is not None:  # as for a folder: nothing already inside the output folder
+        files = [f for f in files if out_dir not in f.resolve().parents]
+    base = glob_base(pattern)  # -o keeps the sub-folders below it, as for a folder INPUT
+    if not files and not problems:
+        problems.append(_no_match(pattern, base))
+    return [_Found(Path(pattern), problem=p) for p in problems] + [_Found(f, root=base, scanned=True) for f in files]
+
+
+def _no_match(pattern: str, base: Path) -> str:
+    """Why a glob matched nothing: a folder it starts from that cannot be read, or no match."""
+    if base.is_dir() and not os.access(base, os.R_OK | os.X_OK):
+        return f"cannot read the folder {base}: permission denied."
+    return f"no images match {pattern}."
 
 
 # --------------------------------------------------------------------------------------------

@@ -362,3 +362,63 @@ def test_an_output_another_run_writes_meanwhile_is_skipped_not_failed(tmp_path, 
     assert (summary.converted, summary.skipped, summary.failed, summary.exit_code) == (0, 1, 0, 0)
     assert ("skipped", "a.png") in rec.events
     assert (tmp_path / "a_normal.png").read_bytes() == b"written by the other run"
+
+
+@pytest.fixture
+def locked(tmp_path):
+    """chmod 000 on a folder, undone afterwards; skipped where permissions are not enforced
+    (root without the permission being enforced, as CI containers often run)."""
+    made = []
+
+    def lock(folder: Path) -> Path:
+        folder.chmod(0)
+        made.append(folder)
+        if os.access(folder, os.R_OK):
+            pytest.skip("running as root: chmod 000 does not stop reading here")
+        return folder
+
+    yield lock
+    for folder in made:
+        folder.chmod(0o755)
+
+
+def test_an_unreadable_sub_folder_under_r_is_a_failure_not_skipped(tmp_path, locked):
+    photo(tmp_path / "top" / "a.png")
+    photo(tmp_path / "top" / "locked" / "b.png")
+    locked(tmp_path / "top" / "locked")
+    summary = run([tmp_path / "top"], sobel(recursive=True), reporter=(rec := Recorder()))
+    assert (summary.converted, summary.failed, summary.exit_code) == (1, 1, 1)
+    [job] = [j for j in plan([tmp_path / "top"], sobel(recursive=True)) if j.problem]
+    assert job.problem == f"cannot read the folder {tmp_path / 'top' / 'locked'}: permission denied."
+    assert ("failed", "top") in rec.events
+
+
+@pytest.mark.parametrize("recursive", [False, True])
+def test_an_unreadable_folder_input_is_named_in_one_sentence(tmp_path, locked, recursive):
+    photo(tmp_path / "locked" / "b.png")
+    locked(tmp_path / "locked")
+    [f] = find_inputs([tmp_path / "locked"], sobel(recursive=recursive))
+    assert f.problem == f"cannot read the folder {tmp_path / 'locked'}: permission denied."
+
+
+def test_a_file_or_glob_inside_an_unreadable_folder_is_named_in_one_sentence(tmp_path, locked):
+    photo(tmp_path / "locked" / "b.png")
+    locked(tmp_path / "locked")
+    a, b = find_inputs([tmp_path / "locked" / "b.png", str(tmp_path / "locked" / "*.png")], sobel())
+    assert a.problem == f"cannot read {tmp_path / 'locked' / 'b.png'}: permission denied."
+    assert b.problem == f"cannot read the folder {tmp_path / 'locked'}: permission denied."
+
+
+def test_an_unreadable_sub_folder_is_reported_where_chmod_cannot_show_it(tmp_path, monkeypatch):
+    # The same as above for runs as root, where chmod 000 stops nothing: os.walk's error hook.
+    photo(tmp_path / "top" / "a.png")
+    real_walk = os.walk
+
+    def walk(folder, onerror=None, **kw):
+        onerror(PermissionError(13, "Permission denied", str(Path(folder, "locked"))))
+        return real_walk(folder, onerror=onerror, **kw)
+
+    monkeypatch.setattr(batch.os, "walk", walk)
+    found = find_inputs([tmp_path / "top"], sobel(recursive=True))
+    assert [(f.path.name, f.problem) for f in found] == [
+        ("top", f"cannot read {tmp_path / 'top' / 'locked'}: permission denied."), ("a.png", None)]

@@ -425,3 +425,16 @@ def test_an_exif_rotated_photo_gets_a_map_on_its_stored_grid(tmp_path, flag):
     r = invoke("convert", p, "--method", "sobel", "-q", *flag)
     assert r.exit_code == 0, r.output
     assert read_normal_map(tmp_path / "phone_normal.png").shape == (24, 40, 3)
+
+
+def test_an_unreadable_folder_is_one_line_and_exit_1_not_unexpected(tmp_path):
+    photo(tmp_path / "locked" / "a.png")
+    (tmp_path / "locked").chmod(0)
+    try:
+        if os.access(tmp_path / "locked", os.R_OK):
+            pytest.skip("running as root: chmod 000 does not stop reading here")
+        r = invoke("convert", tmp_path / "locked", "--method", "sobel")
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+    assert r.exit_code == 1
+    assert error_lines(r) == [f"error: cannot read the folder {tmp_path / 'locked'}: permission denied."]
