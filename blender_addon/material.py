@@ -2,12 +2,18 @@
 
 Nodes and images this add-on made carry a custom property ``node["normalgen"] = ROLE`` (and
 ``node["normalgen_source"] = <source node name>``), so running again finds and updates them instead of
-adding duplicates.
+adding duplicates. Images also carry ``image["normalgen_material"]``: with the source node's name, the
+owner of the file they hold.
+
+Files this add-on wrote are overwritten only by a later run for the same owner (material and source
+node), and only while they are as we wrote them: see ``destination``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import shutil
 from array import array
 
@@ -15,6 +21,7 @@ import bpy
 
 TAG = "normalgen"
 TAG_SOURCE = "normalgen_source"
+TAG_MATERIAL = "normalgen_material"
 
 ROLE_NORMAL_IMAGE = "normal"
 ROLE_NORMAL_MAP = "normal_map"
@@ -253,32 +260,84 @@ def _same_path(a: str, b: str) -> bool:
         return False
 
 
-def _our_image_for(path: str):
+# Files written in this Blender session: path key -> (owner, (size, mtime)). Outside bpy.data, so undo
+# (which removes the image and its tags) does not turn our own file into a stranger's.
+_written: dict = {}
+
+
+def _path_key(path: str) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def _stat(path: str):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def image_owner(image) -> tuple:
+    """(material name, source node name) an image of ours was made for; (None, None) when unknown."""
+    return image.get(TAG_MATERIAL), image.get(TAG_SOURCE)
+
+
+def _our_images_at(path: str):
+    """Images of ours in the .blend that hold the file ``path`` (not packed ones: their path is no file)."""
     for image in bpy.data.images:
         if image.get(TAG) and image.filepath and not image.packed_file:
             if _same_path(bpy.path.abspath(image.filepath, library=image.library), path):
-                return image
-    return None
+                yield image
 
 
-def destination(folder: str, filename: str, current_image=None) -> str:
-    """Where to put ``filename`` in ``folder``: never over a file that is not ours."""
+def is_ours(path: str, owner: tuple, current_image=None) -> bool:
+    """True when this add-on wrote the file ``path`` for ``owner`` and it is unchanged since."""
+    record = _written.get(_path_key(path))
+    if record is not None:  # written this session: ours only while it is as we wrote it
+        return record == (owner, _stat(path))
+    for image in _our_images_at(path):  # written in an earlier session, saved in the .blend
+        if image_owner(image) == owner:
+            return True
+        if image == current_image and image_owner(image) == (None, None):  # made by an older version
+            return True
+    return False
+
+
+def destination(folder: str, filename: str, owner: tuple, current_image=None) -> str:
+    """Where to put ``filename`` in ``folder``: never over a file that is not ours for ``owner``."""
     stem, ext = os.path.splitext(filename)
     candidate = os.path.join(folder, filename)
     n = 1
-    while os.path.exists(candidate):
-        ours = _our_image_for(candidate)
-        if ours is not None or (current_image is not None and current_image.filepath and _same_path(
-                bpy.path.abspath(current_image.filepath, library=current_image.library), candidate)):
-            return candidate
+    while os.path.exists(candidate) and not is_ours(candidate, owner, current_image):
         candidate = os.path.join(folder, f"{stem}.{n:03d}{ext}")
         n += 1
     return candidate
 
 
-def _load_result(path: str, name: str, role: str, existing, pack: bool, relative: bool):
+def write_file(src: str, dst: str, owner: tuple) -> None:
+    """Copy ``src`` to ``dst`` through a hidden temporary file in the same folder (``dst`` is always
+    either the old file or the whole new one), and remember that ``owner``'s run wrote it."""
+    folder, name = os.path.split(dst)
+    stem, ext = os.path.splitext(name)
+    tmp = os.path.join(folder, f".{stem}.tmp-{secrets.token_hex(4)}{ext}")  # the engine skips these names
+    try:
+        with open(src, "rb") as fin, open(tmp, "xb") as fout:
+            shutil.copyfileobj(fin, fout)
+        os.replace(tmp, dst)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+    _written[_path_key(dst)] = (owner, _stat(dst))
+
+
+def _reusable(image, role: str, owner: tuple) -> bool:
+    return image is not None and image.get(TAG) == role and image_owner(image) in (owner, (None, None))
+
+
+def _load_result(path: str, name: str, role: str, existing, owner: tuple, pack: bool, relative: bool):
     """Load (or reload) a result image as Non-Color; pack it when asked. Returns the image."""
-    image = existing if (existing is not None and existing.get(TAG) == role) else None
+    image = existing if _reusable(existing, role, owner) else None
     if image is not None:
         if image.packed_file:
             image.unpack(method="REMOVE")
@@ -288,12 +347,14 @@ def _load_result(path: str, name: str, role: str, existing, pack: bool, relative
     else:
         image = bpy.data.images.load(path, check_existing=False)
         image[TAG] = role
+    image[TAG_MATERIAL], image[TAG_SOURCE] = owner
     if image.name != name and name not in bpy.data.images:
         image.name = name
     image.colorspace_settings.name = "Non-Color"
     if pack:
         image.pack()
-        image.filepath_raw = "//" + os.path.basename(path)
+        # No path: a made-up "//name.png" could later name (and be unpacked over) a real file.
+        image.filepath_raw = ""
     elif relative and bpy.data.filepath:
         try:
             image.filepath = bpy.path.relpath(path)
@@ -345,21 +406,24 @@ def apply_result(material, source_name: str, normal_file: str, height_file: str 
         result.warnings.append(f"{folder} is not writable: the normal map is packed into the .blend")
     normal_name = f"{stem}_normal"
     height_name = f"{stem}_height"
+    owner = (material.name, source_name)
     if pack:
         normal_path, height_path = normal_file, height_file
     else:
-        normal_path = destination(folder, normal_name + ".png", old_normal_image)
-        shutil.copyfile(normal_file, normal_path)
+        normal_path = destination(folder, normal_name + ".png", owner, old_normal_image)
+        write_file(normal_file, normal_path, owner)
+        normal_name = os.path.splitext(os.path.basename(normal_path))[0]
         height_path = None
         if height_file:
-            height_path = destination(folder, height_name + ".png", old_height_image)
-            shutil.copyfile(height_file, height_path)
+            height_path = destination(folder, height_name + ".png", owner, old_height_image)
+            write_file(height_file, height_path, owner)
+            height_name = os.path.splitext(os.path.basename(height_path))[0]
 
     # 2. Images.
-    result.normal_image = _load_result(normal_path, normal_name, ROLE_NORMAL_IMAGE, old_normal_image,
+    result.normal_image = _load_result(normal_path, normal_name, ROLE_NORMAL_IMAGE, old_normal_image, owner,
                                        pack, relative=not pack)
     if height_path:
-        result.height_image = _load_result(height_path, height_name, ROLE_HEIGHT_IMAGE, old_height_image,
+        result.height_image = _load_result(height_path, height_name, ROLE_HEIGHT_IMAGE, old_height_image, owner,
                                            pack, relative=not pack)
 
     # 3. Nodes.

@@ -340,19 +340,12 @@ def test_height_map_adds_an_unconnected_displacement(photo, real_engine, tmp_pat
     assert len(tagged(mat, "displacement")) == 1 and len(tagged(mat, "height")) == 1
 
 
-def test_no_redo_panel_or_repeat_and_one_undo_step(photo):
+def test_no_redo_panel_or_repeat():
     # Redo (F9, Adjust Last Operation) and Repeat Last call execute(), which would run the engine on
-    # the UI thread: the operator is not registered for them, but still makes one undo step.
+    # the UI thread: the operator is not registered for them. It still makes one undo step
+    # (test_ctrl_z_undoes_the_whole_change).
     op_cls = sys.modules["bl_ext.user_default.normalgen.operators"].NORMALGEN_OT_generate_normal_map
     assert "REGISTER" not in op_cls.bl_options and "UNDO" in op_cls.bl_options
-    mat, tex, bsdf, _out = build_material(bpy.data.images.load(str(photo)))
-    name = mat.name
-    bpy.ops.ed.undo_push(message="before")
-    before = snapshot(mat)
-    assert bpy.ops.normalgen.generate_normal_map("EXEC_DEFAULT", True, method="SOBEL") == {"FINISHED"}
-    assert bpy.data.materials[name].node_tree.nodes["Principled BSDF"].inputs["Normal"].is_linked
-    bpy.ops.ed.undo()
-    assert snapshot(bpy.data.materials[name]) == before
 
 
 def test_packed_source_gives_a_packed_result(photo, real_engine, tmp_path):
@@ -372,6 +365,86 @@ def test_packed_source_gives_a_packed_result(photo, real_engine, tmp_path):
     n_images = len(bpy.data.images)
     assert generate() == {"FINISHED"}
     assert len(bpy.data.images) == n_images and bpy.data.images["rock_normal"].packed_file is not None
+
+
+def _digest(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _normal_image(mat):
+    (node,) = tagged(mat, "normal")
+    return node.image
+
+
+def test_a_packed_result_never_claims_a_real_file(photo, monkeypatch):
+    # A packed result used to get the path "//rock_normal.png"; with the .blend next to the photo that
+    # named the artist's own rock_normal.png, which the next run from the file then overwrote.
+    monkeypatch.chdir(photo.parent)  # "//" of an unsaved .blend resolves here
+    mine = make_photo(photo.parent / "rock_normal.png", phase=4.0)  # the artist's hand-made map
+    before = _digest(mine)
+    image = bpy.data.images.load(str(photo))
+    image.pack()
+    mat, *_ = build_material(image)
+    assert generate() == {"FINISHED"}
+    packed_path = _normal_image(mat).filepath
+    assert _normal_image(mat).packed_file is not None
+    image.unpack(method="USE_ORIGINAL")  # later the photo is used from its file again
+    assert generate(strength=3.0) == {"FINISHED"}
+    assert _digest(mine) == before
+    result = _normal_image(mat)
+    assert Path(bpy.path.abspath(result.filepath)).name == "rock_normal.001.png" and not result.packed_file
+    assert packed_path == ""  # (unpacking it could not overwrite a file either)
+
+
+def test_undo_then_again_reuses_our_file(photo):
+    # Undo removes the image and its tags; the file we wrote is still recognised as ours.
+    mat, *_ = build_material(bpy.data.images.load(str(photo)))
+    name = mat.name
+    bpy.ops.ed.undo_push(message="material built")
+    for strength in (1.0, 2.0, 3.0):
+        assert bpy.ops.normalgen.generate_normal_map("EXEC_DEFAULT", True, method="SOBEL",
+                                                     strength=strength) == {"FINISHED"}
+        assert Path(bpy.path.abspath(_normal_image(bpy.data.materials[name]).filepath)).name == "rock_normal.png"
+        bpy.ops.ed.undo()
+    assert sorted(os.listdir(photo.parent)) == ["rock.png", "rock_normal.png"]
+
+
+def test_two_materials_on_one_photo_keep_their_own_maps(photo):
+    image = bpy.data.images.load(str(photo))
+    mat_a, *_ = build_material(image, name="NG_A")
+    assert generate(strength=1.0) == {"FINISHED"}
+    a_file = Path(bpy.path.abspath(_normal_image(mat_a).filepath))
+    a_bytes = _digest(a_file)
+    mat_b, *_ = build_material(image, name="NG_B")
+    assert generate(strength=8.0) == {"FINISHED"}
+    b_image = _normal_image(mat_b)
+    assert Path(bpy.path.abspath(b_image.filepath)).name == "rock_normal.001.png" and b_image.name == "rock_normal.001"
+    assert _digest(a_file) == a_bytes and _normal_image(mat_a) != b_image
+    # Each one again: each updates its own file.
+    assert generate(strength=8.0) == {"FINISHED"}
+    bpy.data.objects["Cube"].material_slots[0].material = mat_a
+    assert generate(strength=2.0) == {"FINISHED"}
+    assert sorted(os.listdir(photo.parent)) == ["rock.png", "rock_normal.001.png", "rock_normal.png"]
+    assert _digest(a_file) != a_bytes
+
+
+def test_our_file_is_replaced_whole_and_an_edited_one_is_kept(photo):
+    mat, *_ = build_material(bpy.data.images.load(str(photo)))
+    assert generate(strength=1.0) == {"FINISHED"}
+    ours = photo.parent / "rock_normal.png"
+    inode = ours.stat().st_ino
+    assert generate(strength=2.0) == {"FINISHED"}
+    # Written to a temporary file and renamed over the old one: never half written in place.
+    assert ours.stat().st_ino != inode
+    assert sorted(os.listdir(photo.parent)) == ["rock.png", "rock_normal.png"]
+    # Edited by the artist since: no longer ours to overwrite.
+    make_photo(ours, phase=2.0)
+    edited = _digest(ours)
+    assert generate(strength=3.0) == {"FINISHED"}
+    assert _digest(ours) == edited
+    assert Path(bpy.path.abspath(_normal_image(mat).filepath)).name == "rock_normal.001.png"
 
 
 def test_generated_unsaved_image_is_exported_then_packed():
