@@ -1,12 +1,14 @@
-"""Height from normals: Frankot-Chellappa integration of the slope field (FFT).
+"""Height from normals: Frankot-Chellappa integration of the slope field (FFT / DCT).
 
 The normals give the height's gradient, p = dh/dx = -nx/nz and q = dh/drow = +ny/nz (OpenGL: +Y is
 up and image rows go down). The height whose gradient is closest to (p, q) in the least-squares
 sense is, in Fourier space, H = -j (wx P + wy Q) / (wx² + wy²): one FFT, one division, one
-inverse FFT. The FFT assumes a periodic image, which is exactly right for a seamless texture; any
-other photo is first extended by mirroring to 2H x 2W (even in h, so p is odd across vertical
-mirrors and q across horizontal ones), which is periodic and seamless, then cropped back. Height
-is only defined up to an offset and a scale, so it is returned stretched to [0, 1].
+inverse FFT. The FFT assumes a periodic image, which is exactly right for a seamless texture.
+Any other photo is treated as if mirrored to 2H x 2W (even in h, so p is odd across vertical
+mirrors and q across horizontal ones), which is periodic and seamless. That mirrored FFT is
+exactly a cosine transform (DCT-II) of h and sine transforms (DST-II) of the slopes on H x W
+itself, so it is solved that way: a quarter of the pixels, about a quarter of the memory and
+time. Height is only defined up to an offset and a scale, so it is returned stretched to [0, 1].
 """
 
 from __future__ import annotations
@@ -34,14 +36,13 @@ def integrate_normals(normals: np.ndarray, *, periodic: bool = False, row_weight
     least squares: 1 trusts both alike; near 0 builds the surface from the X slopes alone
     (benchmarks/light_components.py, where X is the light's direction)."""
     n = np.asarray(normals, dtype=np.float32)
-    rows, cols = n.shape[:2]
     nz = np.maximum(n[..., 2], _MIN_NZ)
     p = -n[..., 0] / nz
     q = n[..., 1] / nz
-    if not periodic:
-        p = np.block([[p, -p[:, ::-1]], [p[::-1], -p[::-1, ::-1]]])
-        q = np.block([[q, q[:, ::-1]], [-q[::-1], -q[::-1, ::-1]]])
-    return _integrate_periodic(p, q, row_weight)[:rows, :cols]
+    del nz
+    if periodic:
+        return _integrate_periodic(p, q, row_weight)
+    return _integrate_mirrored(p, q, row_weight)
 
 
 def _integrate_periodic(p: np.ndarray, q: np.ndarray, row_weight: float = 1.0) -> np.ndarray:
@@ -51,7 +52,35 @@ def _integrate_periodic(p: np.ndarray, q: np.ndarray, row_weight: float = 1.0) -
     wy = (2 * np.pi * fft.fftfreq(rows)).astype(np.float32)[:, None]
     wx = (2 * np.pi * fft.rfftfreq(cols)).astype(np.float32)[None, :]
     denom = wx**2 + row_weight * wy**2
-    denom[0, 0] = 1.0  # the mean height is free: keep it 0
-    spectrum = (-1j * wx * fft.rfft2(p) - 1j * row_weight * wy * fft.rfft2(q)) / denom
+    denom[denom == 0] = 1.0  # the mean height is free: keep it 0
+    spectrum = (-1j * wx * fft.rfft2(p, workers=-1) - 1j * row_weight * wy * fft.rfft2(q, workers=-1)) / denom
     spectrum[0, 0] = 0.0
-    return fft.irfft2(spectrum, s=(rows, cols)).astype(np.float32)
+    return fft.irfft2(spectrum, s=(rows, cols), workers=-1).astype(np.float32)
+
+
+def _integrate_mirrored(p: np.ndarray, q: np.ndarray, row_weight: float = 1.0) -> np.ndarray:
+    """As `_integrate_periodic` on the 2H x 2W mirror extension, cropped back, solved on H x W.
+
+    h = sum a[l, k] cos(wy_l (row + 1/2)) cos(wx_k (x + 1/2)), wx_k = pi k / W, wy_l = pi l / H: the
+    DCT-II of h. Its x slope is -wx_k a[l, k] times a sine in x, whose DST-II index is k - 1,
+    and likewise along the rows; so a = -(wx P + row_weight wy Q) / (wx² + row_weight wy²) with
+    P and Q the slopes' coefficients shifted by one, and h is the inverse DCT of a."""
+    rows, cols = p.shape
+    # p: cosines down the rows, sines along x; q: the other way round.
+    slopes_x = fft.dst(fft.dct(p, type=2, axis=0, workers=-1), type=2, axis=1, workers=-1)
+    del p
+    wx = (np.pi * np.arange(cols) / cols).astype(np.float32)[None, :]
+    wy = (np.pi * np.arange(rows) / rows).astype(np.float32)[:, None]
+    a = np.zeros((rows, cols), np.float32)
+    a[:, 1:] = -wx[:, 1:] * slopes_x[:, :-1]
+    del slopes_x
+    slopes_y = fft.dct(fft.dst(q, type=2, axis=0, workers=-1), type=2, axis=1, workers=-1)
+    del q
+    a[1:, :] -= np.float32(row_weight) * wy[1:] * slopes_y[:-1, :]
+    del slopes_y
+    denom = wx**2 + np.float32(row_weight) * wy**2
+    denom[denom == 0] = 1.0  # the mean height is free: keep it 0 (and a zero row weight, its column)
+    a /= denom
+    del denom
+    a[0, 0] = 0.0
+    return fft.idct(fft.idct(a, type=2, axis=0, workers=-1), type=2, axis=1, workers=-1).astype(np.float32, copy=False)

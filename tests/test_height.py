@@ -1,8 +1,9 @@
 """Frankot-Chellappa height from normals: recovers a known height, both border modes."""
 
 import numpy as np
+import pytest
 
-from normalgen.height import height_from_normals
+from normalgen.height import height_from_normals, integrate_normals
 from normalgen.vectors import normals_from_height
 
 
@@ -36,3 +37,31 @@ def test_flat_normals_give_constant_height():
     flat = np.zeros((5, 7, 3), np.float32)
     flat[..., 2] = 1
     np.testing.assert_array_equal(height_from_normals(flat), np.full((5, 7), 0.5, np.float32))
+
+
+def mirrored_fft_reference(normals, row_weight=1.0):
+    """The earlier implementation: the slopes mirrored to 2H x 2W and integrated by FFT."""
+    from normalgen.height import _integrate_periodic
+
+    rows, cols = normals.shape[:2]
+    nz = np.maximum(normals[..., 2], 1e-3)
+    p, q = -normals[..., 0] / nz, normals[..., 1] / nz
+    p = np.block([[p, -p[:, ::-1]], [p[::-1], -p[::-1, ::-1]]])
+    q = np.block([[q, q[:, ::-1]], [-q[::-1], -q[::-1, ::-1]]])
+    return _integrate_periodic(p, q, row_weight)[:rows, :cols]
+
+
+@pytest.mark.parametrize("shape, row_weight", [((64, 96), 1.0), ((37, 53), 1.0), ((50, 41), 0.3), ((2, 9), 1.0)])
+def test_the_cosine_solve_matches_the_mirrored_fft(shape, row_weight):
+    # --height on an 8192² photo took 6.5 GiB and longer than the network with the mirrored FFT;
+    # the DCT solve on H x W must give the same surface.
+    from scipy import ndimage
+
+    rng = np.random.default_rng(sum(shape))
+    h = ndimage.gaussian_filter(rng.standard_normal(shape).cumsum(0).cumsum(1), 2)
+    normals = normals_from_height(h, wrap=False)
+    old = mirrored_fft_reference(normals, row_weight)
+    new = integrate_normals(normals, row_weight=row_weight)
+    assert new.shape == shape and new.dtype == np.float32
+    assert correlation(old, new) > 0.9999
+    np.testing.assert_allclose(new - new.mean(), old - old.mean(), atol=1e-3 * max(1.0, np.ptp(old)))
