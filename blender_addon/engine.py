@@ -121,6 +121,9 @@ def build_convert_args(exe: str, input_path: str, outdir: str, options: ConvertO
         "--method", method,
         "--overwrite",
         "--progress", "json",
+        # Blender shows an image's pixels as stored, whatever its EXIF orientation: read them the same
+        # way, so that --light-from names a side of the picture the artist sees.
+        "--ignore-orientation",
     ]
     if method == "model" and options.light_from != "auto":
         args += ["--light-from", options.light_from]

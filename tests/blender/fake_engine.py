@@ -49,6 +49,8 @@ def main(argv):
     ap.add_argument("--height", action="store_true")
     ap.add_argument("--overwrite", action="store_true")
     ap.add_argument("--progress", default="bar")
+    ap.add_argument("--light-from")
+    ap.add_argument("--ignore-orientation", action="store_true")
     args = ap.parse_args(argv)
     mode = os.environ.get("NORMALGEN_FAKE_MODE", "ok")
     if mode == "usage":

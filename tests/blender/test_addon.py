@@ -294,6 +294,45 @@ def test_light_side_reaches_the_shipped_one_side_model(photo, real_engine, tmp_p
     assert np.abs(lit - default).max() > 0.05
 
 
+def _jpeg_with_orientation(png: Path, jpg: Path, orientation: int) -> Path:
+    """``png`` saved by Blender as a JPEG, with an EXIF Orientation tag (a phone photo held sideways)."""
+    image = bpy.data.images.load(str(png))
+    image.pixels[0]  # load the pixels before pointing the image elsewhere
+    image.filepath_raw, image.file_format = str(jpg), "JPEG"
+    image.save()
+    bpy.data.images.remove(image)
+    tiff = b"MM\x00*\x00\x00\x00\x08" + b"\x00\x01" + b"\x01\x12\x00\x03\x00\x00\x00\x01" + \
+        orientation.to_bytes(2, "big") + b"\x00\x00" + b"\x00\x00\x00\x00"
+    app1 = b"Exif\x00\x00" + tiff
+    data = jpg.read_bytes()
+    assert data[:2] == b"\xff\xd8"
+    jpg.write_bytes(data[:2] + b"\xff\xe1" + (len(app1) + 2).to_bytes(2, "big") + app1 + data[2:])
+    return jpg
+
+
+def test_exif_orientation_is_ignored_as_blender_does(photo, real_engine, tmp_path, addon):
+    """Blender shows a JPEG's pixels as stored; the engine reads them the same way (--ignore-orientation),
+    so Light from: Top names the top of the picture the artist sees."""
+    mod = sys.modules["bl_ext.user_default.normalgen"]
+    args = mod.engine.build_convert_args("normalgen", "in.jpg", "out", mod.engine.ConvertOptions())
+    assert "--ignore-orientation" in args
+    jpg = _jpeg_with_orientation(photo, photo.parent / "phone.jpg", 6)
+    saved, addon.model_path = addon.model_path, ""
+    try:
+        image = bpy.data.images.load(str(jpg))
+        mat, tex, bsdf, _out = build_material(image)
+        assert generate(method="MODEL", light_from="TOP") == {"FINISHED"}
+        result = linked_from(linked_from(bsdf.inputs["Normal"]).inputs["Color"]).image
+    finally:
+        addon.model_path = saved
+    assert tuple(result.size) == tuple(image.size) == (64, 48)
+    stored = png_rgb(run_cli(real_engine, jpg, tmp_path / "stored", "--light-from", "top", "--ignore-orientation")
+                     / "phone_normal.png")
+    upright = png_rgb(run_cli(real_engine, jpg, tmp_path / "upright", "--light-from", "top") / "phone_normal.png")
+    assert np.abs(blender_rgb(result) - stored).max() < 1e-6
+    assert np.abs(stored - upright).max() > 0.05  # the photo's EXIF rotation really mattered
+
+
 def test_ctrl_z_undoes_the_whole_change(photo):
     mat, *_ = build_material(bpy.data.images.load(str(photo)))
     name = mat.name
