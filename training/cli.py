@@ -9,6 +9,7 @@ import json
 import math
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -66,6 +67,45 @@ def synth(out, count, size, seed, start, jobs, albedo_mode, light_mode, broad, s
     click.echo(f"wrote {count} pairs to {out}")
 
 
+@click.command()
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for the lit pairs.")
+@click.option("--per-pair", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Photos of each pair, each under another light.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same photos.")
+@click.option("--light", "light_mode", type=click.Choice(["any", "canonical"]), default="any", show_default=True,
+              help="Key light from any azimuth, or within 45 degrees of the right (for `train --from "
+                   "pretrained-lit`).")
+@click.option("--max-side", type=click.IntRange(min=32), default=1024, show_default=True,
+              help="Pairs larger than this on their short side are reduced first.")
+def relight(data, out, per_pair, seed, light_mode, max_side):
+    """Render the colour maps of the pairs in DATA under light, as training photos.
+
+    Texture libraries (ambientCG _Color, Poly Haven _diff) ship albedo with the light taken out,
+    while the network reads relief from shading. Each pair is rendered PER_PAIR times with its
+    own normal map, under the synthetic generator's lights and cameras, into OUT as
+    <asset>_<k>_color.png + _normal.png (16-bit, OpenGL) with an index.tsv of the lights; train
+    on OUT. Photos already in OUT are kept, so an interrupted run resumes.
+    """
+    from .relight import relight_dataset
+
+    try:
+        with click.progressbar(length=1, label="relighting", file=sys.stderr) as bar:
+            def progress(done, total):
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            written, warnings = relight_dataset(list(data), out, per_pair=per_pair, seed=seed,
+                                                light_mode=light_mode, max_side=max_side, progress=progress)
+    except ValueError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write lit pairs to {out}: {one_clause(exc)}")
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
+    click.echo(f"wrote {written} lit pairs to {out}")
+
+
 def _positive_finite(ctx, param, value):
     if value is not None and not (math.isfinite(value) and value > 0):
         raise click.BadParameter(f"must be a positive number, not {value}")
@@ -89,7 +129,9 @@ def _ignored(ctx: click.Context, names) -> list[str]:
 @click.argument("data", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--from", "init", default="pretrained", show_default=True,
-              help="'pretrained' (fine-tune the shipped weights), 'scratch', or a .keras file.")
+              help="'pretrained' (fine-tune the shipped model for photos lit from any side, what convert uses "
+                   "by default), 'pretrained-lit' (the shipped model for photos lit from the right, what "
+                   "--light-from uses: train it only on photos lit from the right), 'scratch', or a .keras file.")
 @click.option("--val", multiple=True, type=click.Path(), help="Validation pairs folder (repeatable).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Epochs in all [default: 20; with --resume, the run's own].")
@@ -153,12 +195,33 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
                              steps=steps, batch_size=batch_size, patch=patch, learning_rate=learning_rate,
                              loss=loss, seed=seed, workers=workers, precision=precision, base_filters=base_filters,
                              depth=depth, train_new_only=train_new_only, head=head, light=light)
+    from normalgen.cli import EXIT_INTERRUPTED, _stopped_like_ctrl_c_by
+
     try:
-        run = run_training(settings, resume=resume, log=lambda m: click.echo(m, err=True),
-                           verbose=1 if sys.stderr.isatty() else 2, minutes=minutes)
+        with _stopped_like_ctrl_c_by("SIGTERM", "SIGHUP"):
+            run = run_training(settings, resume=resume, log=lambda m: click.echo(m, err=True),
+                               verbose=1 if sys.stderr.isatty() else 2, minutes=minutes)
     except (TrainError, NormalgenError) as exc:
         _fail(str(exc))
+    except KeyboardInterrupt as exc:  # Ctrl-C, or a signal taken by _stopped_like_ctrl_c_by
+        click.echo(f"\n{_interrupted_note(out)}", err=True)
+        sys.exit(getattr(exc, "exit_code", EXIT_INTERRUPTED))
     click.echo(f"done: best weights in {run / 'best.keras'}")
+
+
+def _interrupted_note(out: str) -> str:
+    """What an interrupted run kept, and how to go on with it."""
+    from .train import TrainError, _read_state
+
+    try:
+        state = _read_state(Path(out))
+    except TrainError:
+        state = None
+    if not state or not state.get("epochs_done"):
+        return f"interrupted before the first epoch ended; nothing was kept in {out}."
+    done, total = state["epochs_done"], state["settings"].get("epochs", "?")
+    return (f"interrupted; {done} of {total} epochs are kept in {out}: run the same command with --resume "
+            "to continue.")
 
 
 @click.command(name="eval")

@@ -69,7 +69,7 @@ def load_pair(pair: Pair, max_side: int | None = None):
     photo = read_photo(pair.color, upright=False)
     normals = convert_convention(read_normal_map(pair.normal, convention=pair.convention, check=True), pair.convention, "opengl")
     if photo.shape[:2] != normals.shape[:2]:
-        raise ValueError(f"{pair.color.name} is {photo.shape[1]}x{photo.shape[0]} but its normal map is "
+        raise ValueError(f"{pair.color} is {photo.shape[1]}x{photo.shape[0]} but its normal map is "
                          f"{normals.shape[1]}x{normals.shape[0]}")
     short = min(photo.shape[:2])
     if max_side and short > max_side:

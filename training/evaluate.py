@@ -131,7 +131,9 @@ def evaluate(predict, data_dirs, light_from: str = "auto") -> dict:
     """
     pairs, warnings = find_pairs(data_dirs)
     if not pairs:
-        raise ValueError("no pairs found in " + ", ".join(map(str, data_dirs)))
+        why = f": {warnings[0]}" + (f" (and {len(warnings) - 1} more like it)" if len(warnings) > 1 else "") \
+            if warnings else ""
+        raise ValueError("no pairs found in " + ", ".join(map(str, data_dirs)) + why)
     kinds = _index_kinds(pairs)
 
     def key(pair):

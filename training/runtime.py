@@ -1,6 +1,6 @@
 """Where and how training runs: backend, devices, precision, XLA and the distribution strategy.
 
-- GPU (TensorFlow): mixed precision (bfloat16) and XLA; several GPUs (or a CPU split into logical
+- GPU (TensorFlow): mixed precision (bfloat16; float16 on GPUs older than Ampere) and XLA; several GPUs (or a CPU split into logical
   devices) through `tf.distribute.MirroredStrategy`; several machines (`TF_CONFIG` naming more
   than one machine: `cluster.py`) through `MultiWorkerMirroredStrategy`, trained by `multi_worker.fit`.
 - CPU: `mixed_bfloat16` when the CPU has AVX512-BF16/AMX (measured 1.5x faster here), else
@@ -70,8 +70,42 @@ def configure(precision: str = "auto") -> dict:
             gpus = list(range(torch.cuda.device_count()))
             devices = [f"cuda:{i}" for i in gpus]
     if precision == "auto":
-        precision = "mixed_bfloat16" if (gpus or cpu_has_bf16()) else "float32"
+        precision = auto_precision(_gpu_capabilities(backend, gpus), cpu_has_bf16(), len(workers))
     keras.config.set_dtype_policy(precision)
     return {"backend": backend, "devices": devices, "replicas": replicas, "scope": scope,
             "precision": precision, "jit": jit, "strategy": strategy,
             "workers": max(1, len(workers))}
+
+
+def auto_precision(gpu_capabilities: list, cpu_bf16: bool, workers: int = 1) -> str:
+    """The policy `--precision auto` picks. GPUs: mixed_bfloat16 where every one is Ampere or newer
+    (CUDA compute capability 8+; an unknown one is taken to be); older ones (GTX 10xx, RTX 20xx)
+    have no bfloat16 arithmetic, so mixed_float16 there, or float32 across machines, where
+    mixed_float16 cannot train. CPUs: mixed_bfloat16 where AVX512-BF16/AMX is, else float32."""
+    if gpu_capabilities:
+        if all(cap is None or cap[0] >= 8 for cap in gpu_capabilities):
+            return "mixed_bfloat16"
+        return "mixed_float16" if workers <= 1 else "float32"
+    return "mixed_bfloat16" if cpu_bf16 else "float32"
+
+
+def _gpu_capabilities(backend: str, gpus: list) -> list:
+    """(major, minor) CUDA compute capability of each GPU, None where the backend does not say."""
+    caps = []
+    for g in gpus:
+        cap = None
+        try:
+            if backend == "tensorflow":
+                import tensorflow as tf
+
+                cap = tf.config.experimental.get_device_details(g).get("compute_capability")
+            elif backend == "jax":
+                cap = tuple(int(x) for x in str(g.compute_capability).split("."))
+            elif backend == "torch":
+                import torch
+
+                cap = torch.cuda.get_device_capability(g)
+        except Exception:  # an unknown device (ROCm, a newer API): assume it has bfloat16
+            cap = None
+        caps.append(tuple(cap) if cap else None)
+    return caps

@@ -133,15 +133,32 @@ class TrainError(Exception):
     """A user-caused training error (no data, a run folder in the way, a missing model), one sentence."""
 
 
+def _init_path(init: str) -> Path:
+    """The file `--from` names: 'pretrained' and 'pretrained-lit' are the shipped models."""
+    from normalgen.pretrained import CANONICAL_MODEL_PATH, DEFAULT_MODEL_PATH
+
+    return {"pretrained": DEFAULT_MODEL_PATH, "pretrained-lit": CANONICAL_MODEL_PATH}.get(init, Path(init))
+
+
+def describe_init(init: str) -> str:
+    """What a run starts from, in words, for its first log line."""
+    if init == "scratch":
+        return "a new network (--from scratch)"
+    if init == "pretrained":
+        return f"the shipped model for photos lit from any side ({_init_path(init).name})"
+    if init == "pretrained-lit":
+        return f"the shipped model for photos lit from the right ({_init_path(init).name})"
+    return str(init)
+
+
 def _load_init_model(init: str) -> keras.Model:
     """The starting model's weights, in float32 whatever the run's precision (they are copied into
     the network that trains)."""
     if init == "scratch":
         return None
-    if init == "pretrained":
-        from normalgen.pretrained import DEFAULT_MODEL_PATH as path
-    else:
-        path = Path(init)
+    path = _init_path(init)
+    if Path(path).is_dir() and (Path(path) / "best.keras").is_file():
+        raise TrainError(f"{path} is a folder: give a model file, such as {Path(path) / 'best.keras'}")
     if not Path(path).is_file():
         raise TrainError(f"model to start from not found: {path} (use --from scratch to train a new one)")
     previous = keras.config.dtype_policy()
@@ -160,10 +177,10 @@ def _schedule(settings: TrainSettings):
     return keras.optimizers.schedules.CosineDecay(settings.learning_rate, total, alpha=0.05)
 
 
-def _callbacks(run: Path, settings: TrainSettings, start_epoch: int):
+def _callbacks(run: Path, settings: TrainSettings, start_epoch: int, start_best: float | None = None):
     cbs = [
         keras.callbacks.CSVLogger(str(run / "log.csv"), append=start_epoch > 0),
-        EpochCheckpoint(run, settings),
+        EpochCheckpoint(run, settings, start_best),
     ]
     if keras.backend.backend() == "tensorflow":
         cbs.append(keras.callbacks.TensorBoard(str(run / "tensorboard"), update_freq="epoch"))
@@ -176,11 +193,16 @@ class EpochCheckpoint(keras.callbacks.Callback):
     Each file is written to a temporary name and renamed, so a kill never leaves half a checkpoint.
     """
 
-    def __init__(self, run: Path, settings: TrainSettings):
+    def __init__(self, run: Path, settings: TrainSettings, start_best: float | None = None):
         super().__init__()
         self.run, self.settings = run, settings
         state = _read_state(run)
-        self.best = state.get("best_val", float("inf")) if state else float("inf")
+        if state:
+            self.best = state.get("best_val", float("inf"))
+            self.start = state.get("start_val")
+        else:  # a new run: an epoch must beat the starting model's validation score, when there is one
+            self.best = float("inf") if start_best is None else start_best
+            self.start = start_best
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -189,7 +211,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if val is not None and val < self.best:
             self.best = float(val)
             export_float32(self.model, self.run / "best.keras")
-        state = {"epochs_done": epoch + 1, "best_val": self.best, "settings": dataclasses.asdict(self.settings),
+        state = {"epochs_done": epoch + 1, "best_val": self.best, "start_val": self.start,
+                 "settings": dataclasses.asdict(self.settings),
                  "last_logs": {k: float(v) for k, v in logs.items()}, "time": time.time()}
         atomic_write_bytes(self.run / "state.json", json.dumps(state, indent=1).encode(), overwrite=True)
 
@@ -323,6 +346,9 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
     _check_can_write(run)
     if resume and not (run / "last.keras").is_file():
         raise TrainError(f"cannot resume {run}: its last.keras is missing; start a new run with another --out")
+    if resume and state["epochs_done"] >= settings.epochs:  # before reading any data
+        log(f"run already finished ({state['epochs_done']} epochs)")
+        return run
     init = None if resume else _load_init_model(settings.init)  # a bad --from fails before any decoding
     if not resume:
         depth = settings.depth or (config_of(init).depth if init is not None else SCRATCH_DEPTH)
@@ -344,10 +370,15 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
         raise TrainError("--train-new-only cannot be combined with a wider --base-filters: the new channels "
                          "would stay frozen")
 
+    missing = [d for d in settings.data if not Path(d).exists()]
+    if missing:  # not a warning: a mistyped folder among several would train on fewer pairs unnoticed
+        raise TrainError(f"{missing[0]} does not exist")
+    if not resume:
+        log(f"starting from {describe_init(settings.init)}")
     pairs, warnings = find_pairs(settings.data)
     found = len(pairs)
     cache = PairCache()  # filled while checking, so the first epoch does not decode them again
-    pairs, bad = check_pairs(pairs, min_side=settings.patch // 2, cache=cache)
+    pairs, bad = check_pairs(pairs, min_side=settings.patch // 2, cache=cache, progress=_progress_log(log, "training"))
     for w in warnings + bad:
         log(f"warning: {w}")
     if not pairs:
@@ -360,7 +391,8 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
     if settings.val:
         val_pairs, vwarn = find_pairs(settings.val)
         val_cache = PairCache()
-        val_pairs, vbad = check_pairs(val_pairs, min_side=settings.patch, cache=val_cache)
+        val_pairs, vbad = check_pairs(val_pairs, min_side=settings.patch, cache=val_cache,
+                                      progress=_progress_log(log, "validation"))
         for w in vwarn + vbad:
             log(f"warning: {w}")
         if not val_pairs:
@@ -408,12 +440,16 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
     if val_pairs:
         val_ds = PatchDataset(val_pairs, patch=settings.patch * 2, batch_size=8, augment=False, input_norm=input_norm,
                               cache=val_cache, stride=2 ** config_of(model).depth)
-    if start_epoch >= settings.epochs:
-        log(f"run already finished ({start_epoch} epochs)")
-        return run
+    start_best = None
+    if val_ds is not None and init is not None and env["workers"] == 1:
+        start_best = float(model.evaluate(val_ds, verbose=0, return_dict=True)["mean_angle_deg"])
+        log(f"the starting model scores {start_best:.2f}° on the validation pairs; best.keras is it until an "
+            "epoch does better")
+        export_float32(model, run / "best.keras")
     if resume:
         _replan_decay(model, settings, log)
-    callbacks = _callbacks(run, settings, start_epoch)
+        _trim_log(run / "log.csv", start_epoch)
+    callbacks = _callbacks(run, settings, start_epoch, start_best)
     if deadline is not None:
         callbacks.append(TimeLimit(deadline))
     if env["workers"] > 1:
@@ -430,7 +466,42 @@ def _train(settings: TrainSettings, env: dict, state: dict | None, resume: bool,
         log(f"stopped after epoch {done} of {settings.epochs}: the {minutes:g} minutes are up; --resume continues")
     if not (run / "best.keras").exists():
         export_float32(model, run / "best.keras")
+    final = _read_state(run)
+    if final.get("start_val") is not None and final["best_val"] >= final["start_val"]:
+        log(f"no epoch beat the starting model's {final['start_val']:.2f}° on the validation pairs, so best.keras "
+            "is the starting model")
     return run
+
+
+def _progress_log(log, what: str, every: float = 10.0):
+    """A check_pairs progress callback that logs at most once per `every` seconds."""
+    last = [time.monotonic()]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every and done < total:
+            last[0] = now
+            log(f"reading {what} pairs: {done} of {total}")
+
+    return progress
+
+
+def _trim_log(csv: Path, epochs_done: int) -> None:
+    """Drop log.csv rows of epochs after the last checkpoint: a run killed between writing an
+    epoch's row and its checkpoint runs that epoch again, and would log it twice."""
+    if not csv.is_file():
+        return
+    lines = csv.read_text(encoding="utf-8").splitlines(keepends=True)
+    keep = lines[:1] + [line for line in lines[1:] if _epoch_of(line) < epochs_done]
+    if keep != lines:
+        atomic_write_bytes(csv, "".join(keep).encode("utf-8"), overwrite=True)
+
+
+def _epoch_of(row: str) -> int:
+    try:
+        return int(row.split(",", 1)[0])
+    except ValueError:
+        return -1  # not an epoch's row: kept
 
 
 def _fit_on_several_machines(model, env, settings: TrainSettings, patches, val_ds, start_epoch, callbacks,

@@ -175,3 +175,9 @@ def test_relief_of_a_flat_truth_is_none_and_the_json_stays_valid(tmp_path):
     from normalgen_training.evaluate import format_report
 
     assert format_report(result).splitlines()[-1].split()[-1] == "-"
+
+
+def test_no_pairs_says_why_the_files_found_did_not_pair(tmp_path):
+    Image.new("RGB", (8, 8)).save(tmp_path / "lonely_color.png")
+    with pytest.raises(ValueError, match="no pairs found in .*lonely_color.png: no matching normal map"):
+        evaluate(lambda photo, light: photo, [tmp_path])

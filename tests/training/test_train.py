@@ -361,9 +361,85 @@ def test_runs_that_cannot_work_are_refused_in_one_sentence_before_training(pairs
         (tmp_path / name).mkdir()
         (tmp_path / name / "state.json").write_text(state)
         checks.append((_args(pairs, tmp_path / name, 2) + ["--resume"], message))
+    args = _args(pairs, tmp_path / "f", 1)
+    args[1:1] = [str(tmp_path / "typo")]  # one of several data folders mistyped: not a mere warning
+    checks.append((args, f"{tmp_path / 'typo'} does not exist"))
+    (tmp_path / "old_run").mkdir()
+    (tmp_path / "old_run" / "best.keras").write_bytes(b"")
+    args = _args(pairs, tmp_path / "g", 1)
+    args[args.index("scratch")] = str(tmp_path / "old_run")
+    checks.append((args, f"give a model file, such as {tmp_path / 'old_run' / 'best.keras'}"))
     for args, message in checks:
         out = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=120)
         assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr[-1500:]
         last = out.stderr.strip().splitlines()[-1]
         assert last.startswith("error: ") and message in last, last
-    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    assert not any((tmp_path / name).exists() for name in "abfg")
+
+
+def _fine_tune_args(pairs, run, model, epochs, lr):
+    args = _args(pairs, run, epochs) + ["--lr", str(lr)]
+    args[args.index("scratch")] = str(model)
+    return args
+
+
+def test_a_fine_tune_is_scored_against_the_model_it_starts_from(pairs, tmp_path, tiny_model_path):
+    run = tmp_path / "wrecked"  # a learning rate that wrecks the network: no epoch beats its start
+    out = subprocess.run(TRAIN + _fine_tune_args(pairs, run, tiny_model_path, 2, 50.0), env=ENV, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    state = json.loads((run / "state.json").read_text())
+    assert f"the starting model scores {state['start_val']:.2f}°" in out.stderr
+    assert state["best_val"] == state["start_val"]
+    assert "no epoch beat the starting model" in out.stderr
+    start, best = keras.saving.load_model(tiny_model_path), keras.saving.load_model(run / "best.keras")
+    assert all(np.array_equal(a, b) for a, b in zip(start.get_weights(), best.get_weights()))
+    with open(run / "log.csv") as f:
+        assert not any(float(r["val_mean_angle_deg"]) < state["start_val"] for r in csv.DictReader(f))  # or NaN
+
+
+def test_an_interrupted_run_says_what_it_kept_and_exits_like_a_signal(pairs, tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen(TRAIN + _args(pairs, run, 40), env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not (run / "state.json").exists():
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    done = json.loads((run / "state.json").read_text())["epochs_done"]
+    assert err.strip().splitlines()[-1] == (f"interrupted; {done} of 40 epochs are kept in {run}: run the same "
+                                            "command with --resume to continue.")
+    assert "Traceback" not in err
+
+
+def test_resuming_a_finished_run_reads_no_data(pairs, tmp_path):
+    run = tmp_path / "run"
+    out = subprocess.run(TRAIN + _args(pairs, run, 1), env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    args = _args(tmp_path / "gone", run, 1) + ["--resume"]  # the data has moved away since
+    out = subprocess.run(TRAIN + args, env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "run already finished (1 epochs)" in out.stderr and "gone" not in out.stderr
+
+
+def test_a_resumed_run_drops_the_log_rows_of_epochs_it_runs_again(tmp_path):
+    from normalgen_training.train import _trim_log
+
+    log = tmp_path / "log.csv"
+    log.write_text("epoch,loss\n0,0.5\n1,0.4\n2,0.3\n")  # killed after logging epoch 2, before its checkpoint
+    _trim_log(log, 2)
+    assert log.read_text() == "epoch,loss\n0,0.5\n1,0.4\n"
+    _trim_log(log, 2)
+    assert log.read_text() == "epoch,loss\n0,0.5\n1,0.4\n"
+
+
+def test_from_names_both_shipped_models():
+    from normalgen.pretrained import CANONICAL_MODEL_PATH, DEFAULT_MODEL_PATH
+    from normalgen_training.train import _init_path, describe_init
+
+    assert _init_path("pretrained") == DEFAULT_MODEL_PATH
+    assert _init_path("pretrained-lit") == CANONICAL_MODEL_PATH
+    assert "lit from any side" in describe_init("pretrained")
+    assert "lit from the right" in describe_init("pretrained-lit")
