@@ -265,7 +265,7 @@ def _expand_folder(folder: Path, options: ConvertOptions, out_dir: Path | None) 
     files, problems = _walk_folder(folder, options.recursive)
     found = [_Found(Path(folder), problem=problem) for problem in problems]
     if not files and not problems:
-        found.append(_Found(folder, problem=f"{folder} contains no images ({', '.join(PHOTO_EXTENSIONS)})."))
+        found.append(_Found(folder, problem=_no_images(folder, options.recursive)))
     if out_dir is not None:  # an output folder inside the input folder is not input
         files = [f for f in files if out_dir not in f.resolve().parents]
     return found + [_Found(f, root=folder, scanned=True) for f in files]
@@ -284,15 +284,23 @@ def _expand_glob(pattern: str, options: ConvertOptions, out_dir: Path | None) ->
         files = [f for f in files if out_dir not in f.resolve().parents]
     base = glob_base(pattern)  # -o keeps the sub-folders below it, as for a folder INPUT
     if not files and not problems:
-        problems.append(_no_match(pattern, base))
+        problems.append(_no_match(pattern, base, options.recursive))
     return [_Found(Path(pattern), problem=p) for p in problems] + [_Found(f, root=base, scanned=True) for f in files]
 
 
-def _no_match(pattern: str, base: Path) -> str:
+def _no_match(pattern: str, base: Path, recursive: bool) -> str:
     """Why a glob matched nothing: a folder it starts from that cannot be read, or no match."""
     if base.is_dir() and not os.access(base, os.R_OK | os.X_OK):
         return f"cannot read the folder {base}: permission denied."
-    return f"no images match {pattern}."
+    hint = "" if recursive or "**" not in pattern else " (** descends into sub-folders only with -r)"
+    return f"no images match {pattern}{hint}."
+
+
+def _no_images(folder: Path, recursive: bool) -> str:
+    hint = ""
+    if not recursive and any(d.is_dir() and not d.name.startswith(".") for d in folder.iterdir()):
+        hint = "; -r also searches its sub-folders"
+    return f"{folder} contains no images ({', '.join(PHOTO_EXTENSIONS)}){hint}."
 
 
 # --------------------------------------------------------------------------------------------
@@ -337,6 +345,11 @@ def plan(inputs: Sequence[str | os.PathLike], options: ConvertOptions) -> list[J
 # --------------------------------------------------------------------------------------------
 # 3. One file
 # --------------------------------------------------------------------------------------------
+
+
+def needs_model(jobs: Iterable[Job]) -> bool:
+    """Whether any job gets as far as predicting: a batch of mistyped paths needs no model."""
+    return any(job.problem is None for job in jobs)
 
 
 def load_model_for(options: ConvertOptions, model_path=None):
@@ -389,7 +402,7 @@ def convert_file(
             )
         if want_height:
             height = generate_height_map(normals, convention=options.convention, seamless=options.seamless)
-            write_height_map(job.height_output, height, bit_depth=options.bit_depth, overwrite=options.overwrite)
+            write_height_map(job.height_output, height, bit_depth=height_bit_depth(options), overwrite=options.overwrite)
     except OutputExistsError:  # another run (a second terminal, a farm) wrote it meanwhile
         return FileResult(job.input, "skipped", job.output, job.height_output, message="exists")
     except NormalgenError as e:
@@ -429,6 +442,14 @@ def check_output_dir(options: ConvertOptions) -> None:
     check_writable(folder)
 
 
+def height_bit_depth(options: ConvertOptions) -> int | None:
+    """16 bits unless --bit-depth says otherwise (EXR: its float): 256 grey levels terrace when
+    a height map drives displacement."""
+    if options.bit_depth is not None or options.format == "exr":
+        return options.bit_depth
+    return 16
+
+
 def _make_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -448,17 +469,19 @@ def run(
     model=None,
     model_path=None,
     reporter: Reporter | None = None,
+    jobs: Sequence[Job] | None = None,
 ) -> Summary:
     """Convert every input; returns the counts. Raises NormalgenError only for fatal problems
     found before any file (bad options, an -o folder that cannot be made or written to, a
-    missing or corrupt model): then nothing has been written.
+    missing or corrupt model): then nothing has been written. `jobs`: `plan`'s answer for these
+    inputs, when the caller has it already. The model is loaded only if some job needs it.
     """
     reporter = reporter or Reporter()
     options.validate()
     check_output_dir(options)
-    if model is None:
+    jobs = plan(inputs, options) if jobs is None else jobs
+    if model is None and needs_model(jobs):
         model = load_model_for(options, model_path)
-    jobs = plan(inputs, options)
     total = len(jobs)
     summary = Summary()
     reporter.start(total)

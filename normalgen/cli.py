@@ -2,7 +2,7 @@
 
     normalgen convert INPUT... [options]   photos -> normal maps (and height maps)
     normalgen info [--json] [--model PATH] version, model, backend, devices
-    normalgen synth|train|eval ...         training commands (loaded only when invoked)
+    normalgen synth|train|eval|relight ... training commands (loaded only when invoked)
     normalgen --version
 
 Exit codes: 0 every file converted or skipped; 1 some file failed (the others are still done,
@@ -56,6 +56,7 @@ LAZY_COMMANDS = {
     "synth": ("normalgen_training.cli", "synth", "Render synthetic photo / normal-map training pairs."),
     "train": ("normalgen_training.cli", "train", "Train the U-Net on synthetic (and real) pairs."),
     "eval": ("normalgen_training.cli", "eval_command", "Measure a model's angular error on a test set."),
+    "relight": ("normalgen_training.cli", "relight", "Render a texture library's colour maps under light, to train on."),
 }
 
 
@@ -145,27 +146,36 @@ def _make_reporter(mode: str, quiet: bool):
             click.echo(text, err=True)
 
     class BarReporter(LineReporter):
-        """A click progress bar (count, ETA, current file) on stderr."""
+        """A click progress bar (percent, ETA, file count and name) on stderr. It counts in
+        thousandths of a file, so it moves tile by tile within a large photo too."""
 
         bar = None
+        steps = 1000  # per file
 
         def start(self, total):
             if not quiet and total:
                 self.bar = click.progressbar(
-                    length=total, label="converting", file=sys.stderr, show_pos=True, show_eta=True,
-                    item_show_func=lambda name: name,
+                    length=total * self.steps, label="converting", file=sys.stderr, show_percent=True,
+                    show_eta=True, item_show_func=lambda item: item,
                 )  # fmt: skip
                 self.bar.__enter__()
 
         def file_progress(self, job, index, total, fraction):
-            if self.bar is not None and fraction == 0.0:
-                self.bar.current_item = job.input.name
-                self.bar.render_progress()
+            self._move_to(index + fraction, f"{index + 1}/{total} {job.input.name}")
 
         def file_done(self, result, index, total):
             super().file_done(result, index, total)
-            if self.bar is not None:
-                self.bar.update(1, result.input.name)
+            self._move_to(index + 1, f"{index + 1}/{total} {result.input.name}")
+
+        def _move_to(self, files, item):
+            if self.bar is None:
+                return
+            target = int(round(files * self.steps))
+            if target > self.bar.pos:
+                self.bar.update(target - self.bar.pos, item)
+            else:
+                self.bar.current_item = item
+                self.bar.render_progress()
 
         def finish(self, summary):
             if self.bar is not None:
@@ -221,7 +231,8 @@ def _make_reporter(mode: str, quiet: bool):
               help="Green up (OpenGL: Blender, Maya) or down (DirectX: Unreal, 3ds Max).")
 @click.option("--strength", type=click.FloatRange(0, MAX_STRENGTH), default=1.0, show_default=True,
               help="Scale the slopes: 0 is flat, above 1 exaggerates.")
-@click.option("--seamless", is_flag=True, help="Make the maps tile (wrap at the borders).")
+@click.option("--seamless", is_flag=True, help="Wrap around the borders, so a tileable photo gives a tileable "
+              "map (it does not make a photo that does not tile into one that does).")
 @click.option("--method", type=click.Choice(["model", "sobel"]), default="model", show_default=True,
               help="The neural network, or a fast classic gradient filter (no model needed).")
 @click.option("--detail", type=click.FloatRange(0, 1), default=None,
@@ -235,8 +246,10 @@ def _make_reporter(mode: str, quiet: bool):
               "--light-from names a side of the stored picture (as Blender shows it). The maps are "
               "on the stored grid either way.")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A .keras model file  [default: the shipped model]. Ignored with --method sobel.")
-@click.option("--height", is_flag=True, help="Also write a height map, <stem>_height.<format>.")
+              help="A .keras model file  [default: the shipped model for --light-from auto, the shipped "
+              "one-side-light model for a named side]. Ignored with --method sobel.")
+@click.option("--height", is_flag=True, help="Also write a height map, <stem>_height.<format>, 16-bit unless "
+              "--bit-depth says otherwise (8 bits terrace as displacement).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (by default they are skipped).")
 @click.option("--max-megapixels", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Refuse larger images (checked before decoding)  [default: 268].")
@@ -276,13 +289,16 @@ def convert(inputs, output_dir, recursive, suffix, fmt, bit_depth, convention, s
         with _stopped_like_ctrl_c_by("SIGTERM", "SIGHUP"):
             try:
                 options.validate()
-                batch.check_output_dir(options)  # before the model loads: a bad -o fails fast
-                if options.method == "model":
-                    load_backend_quietly()
-                model = batch.load_model_for(options, model_path)
+                batch.check_output_dir(options)  # before the model loads: a bad -o fails fast,
+                jobs = batch.plan(inputs, options)  # and so does a mistyped path
+                model = None
+                if batch.needs_model(jobs):
+                    if options.method == "model":
+                        load_backend_quietly()
+                    model = batch.load_model_for(options, model_path)
             except NormalgenError as e:
                 _fatal(str(e), json_mode=json_mode)
-            summary = batch.run(inputs, options, model=model, reporter=_make_reporter(progress_mode, quiet))
+            summary = batch.run(inputs, options, model=model, jobs=jobs, reporter=_make_reporter(progress_mode, quiet))
     except KeyboardInterrupt as e:  # Ctrl-C, or a signal from _stopped_like_ctrl_c_by
         click.echo("\ninterrupted; finished files are kept, run the same command again to resume.", err=True)
         sys.exit(getattr(e, "exit_code", EXIT_INTERRUPTED))

@@ -290,7 +290,7 @@ def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path, monkeypatch):
     assert seen["hup"] is signal.SIG_IGN and after == (signal.SIG_DFL, signal.SIG_IGN)
 
 
-def test_a_keras_backend_that_is_not_installed_is_one_sentence():
+def test_a_keras_backend_that_is_not_installed_is_one_sentence(tmp_path):
     env = {"KERAS_BACKEND": "no_such_backend"}
     r = run_subprocess("info", env_extra=env)
     assert r.returncode == 1 and r.stdout.startswith("normalgen "), r.stderr
@@ -299,7 +299,7 @@ def test_a_keras_backend_that_is_not_installed_is_one_sentence():
                                 "one (tensorflow, jax or torch).")  # fmt: skip
     r = run_subprocess("info", "--json", env_extra=env)
     assert r.returncode == 1 and json.loads(r.stdout)["error"].startswith("cannot load Keras with the no_such")
-    r = run_subprocess("convert", "x.png", env_extra=env)
+    r = run_subprocess("convert", photo(tmp_path / "x.png"), env_extra=env)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 
 
@@ -438,3 +438,47 @@ def test_an_unreadable_folder_is_one_line_and_exit_1_not_unexpected(tmp_path):
         (tmp_path / "locked").chmod(0o755)
     assert r.exit_code == 1
     assert error_lines(r) == [f"error: cannot read the folder {tmp_path / 'locked'}: permission denied."]
+
+
+def test_a_mistyped_path_is_reported_without_loading_the_model(tmp_path, monkeypatch):
+    from normalgen import batch
+
+    monkeypatch.setattr(batch, "load_model_for", lambda *a, **kw: pytest.fail("the model was loaded"))
+    monkeypatch.setattr(cli, "load_backend_quietly", lambda: pytest.fail("Keras was loaded"))
+    r = invoke("convert", tmp_path / "typo.png")
+    assert r.exit_code == 1
+    assert error_lines(r) == [f"error: {tmp_path / 'typo.png'} does not exist."]
+
+
+def test_the_progress_bar_moves_within_a_file(tmp_path, monkeypatch):
+    # A 12 MP photo sat at 0/1 for 25 s: the bar now follows the tile callback.
+    reporter = cli._make_reporter("bar", quiet=False)
+    job = types.SimpleNamespace(input=tmp_path / "big.png")
+    reporter.start(2)
+    try:
+        reporter.file_progress(job, 0, 2, 0.0)
+        reporter.file_progress(job, 0, 2, 0.5)
+        assert reporter.bar.pos == reporter.steps // 2
+        reporter.file_progress(job, 1, 2, 0.25)
+        assert reporter.bar.pos == reporter.steps * 5 // 4
+    finally:
+        reporter.bar.__exit__(None, None, None)
+
+
+def test_height_maps_are_16_bit_unless_told(tmp_path):
+    photo(tmp_path / "a.png")
+    assert invoke("convert", tmp_path / "a.png", "--method", "sobel", "--height", "-q").exit_code == 0
+    assert cv2.imread(str(tmp_path / "a_height.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    assert cv2.imread(str(tmp_path / "a_normal.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint8
+    photo(tmp_path / "b.png")
+    assert invoke("convert", tmp_path / "b.png", "--method", "sobel", "--height", "--bit-depth", "8").exit_code == 0
+    assert cv2.imread(str(tmp_path / "b_height.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint8
+
+
+def test_hints_about_r(tmp_path):
+    photo(tmp_path / "scans" / "sub" / "deeper" / "a.png")  # without -r, ** is one level like *
+    r = invoke("convert", tmp_path / "scans", "--method", "sobel")
+    assert error_lines(r) == [f"error: {tmp_path / 'scans'} contains no images (.png, .jpg, .jpeg, .tif, .tiff, "
+                              ".bmp, .tga, .webp); -r also searches its sub-folders."]  # fmt: skip
+    r = invoke("convert", str(tmp_path / "scans" / "**" / "*.png"), "--method", "sobel")
+    assert error_lines(r)[0].endswith("(** descends into sub-folders only with -r).")
