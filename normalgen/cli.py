@@ -8,7 +8,8 @@
 Exit codes: 0 every file converted or skipped; 1 some file failed (the others are still done,
 each failure is one ``error: PATH: reason`` line on stderr); 2 nothing was done because the
 invocation is wrong: click's usage errors, and fatal problems found before the first file
-(a missing or corrupt --model, an output format this build cannot write) as one ``error:`` line.
+(a missing or corrupt --model, an output format this build cannot write, an -o folder that
+cannot be made or written to) as one ``error:`` line.
 130 on Ctrl-C, 143 on SIGTERM and 129 on SIGHUP (finished files stay, the file being written
 leaves no temporary file; re-run the same command to resume).
 
