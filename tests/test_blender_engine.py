@@ -44,7 +44,7 @@ def test_convert_args_follow_the_protocol():
     assert args == [
         "/e/normalgen", "convert", "/p/rock.jpg", "-o", "/tmp/out", "--suffix", "_normal", "--format", "png",
         "--bit-depth", "8", "--convention", "opengl", "--strength", "1", "--method", "model",
-        "--overwrite", "--progress", "json",
+        "--overwrite", "--progress", "json", "--ignore-orientation",
     ]
 
 
