@@ -22,6 +22,10 @@ from dataclasses import dataclass, field
 ENGINE_NAME = "normalgen"
 METHODS = ("model", "sobel")
 LIGHT_SIDES = ("auto", "right", "top", "left", "bottom")  # normalgen convert --light-from
+# The photo files the engine reads. Kept in sync by hand with normalgen.imageio.PHOTO_EXTENSIONS (the
+# add-on never imports normalgen; tests/blender/test_addon.py checks the two lists are equal). Blender
+# reads more (EXR, HDR, ...): those images are exported from Blender's pixels as a PNG first.
+PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".tga", ".webp")
 
 # Variables that Blender (or a user's shell for Blender) may set for *its* Python and that would break
 # another interpreter's start-up, plus the few that make the engine quiet and line-buffered.

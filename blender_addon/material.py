@@ -19,6 +19,8 @@ from array import array
 
 import bpy
 
+from .engine import PHOTO_EXTENSIONS
+
 TAG = "normalgen"
 TAG_SOURCE = "normalgen_source"
 TAG_MATERIAL = "normalgen_material"
@@ -56,7 +58,22 @@ def active_image_node(context):
         return None, f"The active node {node.name!r} is not an Image Texture node"
     if node.image is None:
         return None, f"The Image Texture node {node.name!r} has no image"
+    reason = unsupported_source(mat, node.image)
+    if reason:
+        return None, reason
     return mat, node
+
+
+def unsupported_source(mat, image) -> str:
+    """Why this material or image cannot be worked on, in one sentence; "" when it can."""
+    if mat.library is not None or mat.override_library is not None or not mat.is_editable:
+        return (f"The material {mat.name!r} is linked from a library, so changes to it are not saved: "
+                "make it local first")
+    if image.source == "TILED":
+        return f"The image {image.name!r} is a UDIM tiled image: UDIM images are not supported yet"
+    if image.source in ("SEQUENCE", "MOVIE"):
+        return f"The image {image.name!r} is an image sequence or movie: only still images are supported"
+    return ""
 
 
 def image_stem(image) -> str:
@@ -75,12 +92,19 @@ def _safe_name(name: str) -> str:
     return "".join(c if (c.isalnum() or c in "-_.") else "_" for c in name).strip(".")
 
 
+def engine_reads(path: str) -> bool:
+    """True when the engine reads this kind of file itself (else Blender's pixels are exported)."""
+    return os.path.splitext(path)[1].lower() in PHOTO_EXTENSIONS
+
+
 def source_file(image) -> str | None:
-    """The image's file on disk when Blender's pixels are that file unchanged, else None."""
+    """The image's file on disk (absolute) when Blender's pixels are that file unchanged and the engine
+    reads its format, else None."""
     if image.packed_file or image.source != "FILE" or not image.filepath or image.is_dirty:
         return None
-    path = os.path.normpath(bpy.path.abspath(image.filepath, library=image.library))
-    return path if os.path.isfile(path) else None
+    # abspath: "//x.png" of an unsaved .blend is relative to Blender's folder, not the engine's.
+    path = os.path.abspath(bpy.path.abspath(image.filepath, library=image.library))
+    return path if os.path.isfile(path) and engine_reads(path) else None
 
 
 def export_source(image, folder: str) -> str:
@@ -91,11 +115,9 @@ def export_source(image, folder: str) -> str:
     os.makedirs(folder, exist_ok=True)
     stem = image_stem(image)
     packed = image.packed_file
-    if packed is not None and not image.is_dirty:
-        # The packed bytes are the original file: write them as they are, no re-encoding.
-        ext = os.path.splitext(image.filepath or image.name)[1].lower()
-        if ext not in IMAGE_EXTENSIONS:
-            ext = ".png"
+    ext = os.path.splitext(image.filepath or image.name)[1].lower()
+    if packed is not None and not image.is_dirty and ext in PHOTO_EXTENSIONS:
+        # The packed bytes are the original file, in a format the engine reads: write them as they are.
         path = os.path.join(folder, stem + ext)
         with open(path, "wb") as fh:
             fh.write(packed.data)

@@ -371,7 +371,7 @@ def test_height_map_adds_an_unconnected_displacement(photo, real_engine, tmp_pat
     assert himg.image.name == "rock_height" and himg.image.colorspace_settings.name == "Non-Color"
     assert (photo.parent / "rock_height.png").is_file()
     assert not out.inputs["Displacement"].is_linked
-    ref = run_cli(real_engine, photo, tmp_path / "refh", "--method", "sobel", "--height")
+    ref = run_cli(real_engine, photo, tmp_path / "refh", "--method", "sobel", "--height", "--bit-depth", "8")
     assert np.abs(blender_rgb(himg.image)[:, :, 0] - png_rgb(ref / "rock_height.png")[:, :, 0]).max() < 1e-6
 
     assert generate(height_map=True, connect_displacement=True) == {"FINISHED"}
@@ -484,6 +484,102 @@ def test_our_file_is_replaced_whole_and_an_edited_one_is_kept(photo):
     assert generate(strength=3.0) == {"FINISHED"}
     assert _digest(ours) == edited
     assert Path(bpy.path.abspath(_normal_image(mat).filepath)).name == "rock_normal.001.png"
+
+
+def test_engine_photo_extensions_match_the_engine(real_engine):
+    mod = sys.modules["bl_ext.user_default.normalgen"]
+    python = Path(real_engine).parent / "python"
+    if not python.exists():
+        pytest.skip(f"no engine interpreter next to {real_engine}")
+    out = subprocess.run([str(python), "-c", "from normalgen.imageio import PHOTO_EXTENSIONS as p; print(sorted(p))"],
+                         capture_output=True, text=True, check=True).stdout
+    assert sorted(mod.engine.PHOTO_EXTENSIONS) == eval(out)
+
+
+def _float_image_file(path: Path, fmt: str) -> Path:
+    """A float image with relief saved by Blender as ``fmt`` (OPEN_EXR, HDR), formats the engine cannot read."""
+    w, h = 32, 24
+    image = bpy.data.images.new("float_src", w, h, float_buffer=True)
+    px = np.zeros((h, w, 4), dtype=np.float32)
+    xs = np.arange(w)[None, :]
+    px[:, :, :3] = (0.5 + 0.3 * np.sin(xs / 3.0) * np.cos(np.arange(h)[:, None] / 4.0))[:, :, None]
+    px[:, :, 3] = 1.0
+    image.pixels.foreach_set(px.ravel())
+    image.filepath_raw, image.file_format = str(path), fmt
+    image.save()
+    bpy.data.images.remove(image)
+    return path
+
+
+@pytest.mark.parametrize("fmt,ext,packed", [("OPEN_EXR", ".exr", False), ("HDR", ".hdr", False),
+                                            ("OPEN_EXR", ".exr", True)])
+def test_exr_and_hdr_sources_are_exported_for_the_engine(tmp_path, fmt, ext, packed):
+    src = _float_image_file(tmp_path / f"plaster{ext}", fmt)
+    image = bpy.data.images.load(str(src))
+    if packed:
+        image.pack()
+    mat, tex, bsdf, _out = build_material(image)
+    assert generate() == {"FINISHED"}
+    result = linked_from(linked_from(bsdf.inputs["Normal"]).inputs["Color"]).image
+    assert result.name == "plaster_normal" and tuple(result.size) == (32, 24)
+    assert blender_rgb(result)[:, :, 0].std() > 0.01  # the relief came through
+    # Blender's pixels were exported, so the result is packed like any exported source.
+    assert result.packed_file is not None and not (tmp_path / "plaster_normal.png").exists()
+
+
+def test_relative_path_of_an_unsaved_blend_is_made_absolute(photo, monkeypatch):
+    monkeypatch.chdir(photo.parent.parent)
+    image = bpy.data.images.load(str(photo))
+    image.filepath = "//photos/rock.png"  # relative to Blender's folder while the .blend is unsaved
+    mat, *_ = build_material(image)
+    assert generate() == {"FINISHED"}
+    assert (photo.parent / "rock_normal.png").is_file()
+
+
+def _library_material(tmp_path, photo):
+    """A material linked from another .blend, as an artist's asset library gives it."""
+    mat, tex, *_ = build_material(bpy.data.images.load(str(photo)), name="NG_Lib")
+    lib = tmp_path / "library.blend"
+    bpy.data.libraries.write(str(lib), {mat}, fake_user=True)
+    bpy.data.materials.remove(mat)
+    with bpy.data.libraries.load(str(lib), link=True) as (_src, dst):
+        dst.materials = ["NG_Lib"]
+    linked = dst.materials[0]
+    bpy.data.objects["Cube"].material_slots[0].material = linked
+    return linked
+
+
+def test_linked_material_is_refused_and_left_alone(photo, tmp_path):
+    linked = _library_material(tmp_path, photo)
+    try:
+        assert linked.library is not None and linked.node_tree.nodes.active.bl_idname == "ShaderNodeTexImage"
+        before = snapshot(linked)
+        assert not bpy.ops.normalgen.generate_normal_map.poll()
+        with pytest.raises(RuntimeError, match="linked from a library.*make it local first"):
+            generate()
+        assert snapshot(linked) == before and not (photo.parent / "rock_normal.png").exists()
+    finally:
+        bpy.data.objects["Cube"].material_slots[0].material = None
+        bpy.data.materials.remove(linked)
+        for lib in list(bpy.data.libraries):
+            bpy.data.libraries.remove(lib)
+
+
+def test_udim_sequence_and_movie_images_are_refused(photo):
+    tiled = bpy.data.images.new("rock_tiles", 16, 16, tiled=True)
+    tiled.tiles.new(1002)
+    mat, tex, *_ = build_material(tiled)
+    before = snapshot(mat)
+    with pytest.raises(RuntimeError, match="UDIM images are not supported yet"):
+        generate()
+    assert snapshot(mat) == before
+    for source in ("SEQUENCE", "MOVIE"):
+        image = bpy.data.images.load(str(photo))
+        image.source = source
+        tex.image = image
+        with pytest.raises(RuntimeError, match="image sequence or movie: only still images are supported"):
+            generate()
+    assert not (photo.parent / "rock_normal.png").exists()
 
 
 def test_generated_unsaved_image_is_exported_then_packed():
