@@ -32,7 +32,8 @@ _NOISE = re.compile(
     r"|computation placer already registered"
     r"|oneDNN custom operations are on"
     r"|This TensorFlow binary is optimized to use available CPU instructions"
-    r"|TF-TRT Warning: Could not find TensorRT)"
+    r"|TF-TRT Warning: Could not find TensorRT"
+    r"|oneDNN supports DT_INT32 only on platforms with AVX-512)"
     r"|^WARNING: All log messages before absl::InitializeLog\(\) is called"
     r"|^To enable the following instructions: .*rebuild TensorFlow"
 )

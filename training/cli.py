@@ -196,11 +196,14 @@ def train(data, out, init, val, epochs, steps, batch_size, patch, learning_rate,
                              loss=loss, seed=seed, workers=workers, precision=precision, base_filters=base_filters,
                              depth=depth, train_new_only=train_new_only, head=head, light=light)
     from normalgen.cli import EXIT_INTERRUPTED, _stopped_like_ctrl_c_by
+    from normalgen.native_log import native_stderr_filtered
 
+    verbose = 1 if sys.stderr.isatty() else 2  # a progress bar on a terminal, one line an epoch otherwise
     try:
-        with _stopped_like_ctrl_c_by("SIGTERM", "SIGHUP"):
+        # TensorFlow starts its devices (and writes its harmless native notices) only here.
+        with _stopped_like_ctrl_c_by("SIGTERM", "SIGHUP"), native_stderr_filtered():
             run = run_training(settings, resume=resume, log=lambda m: click.echo(m, err=True),
-                               verbose=1 if sys.stderr.isatty() else 2, minutes=minutes)
+                               verbose=verbose, minutes=minutes)
     except (TrainError, NormalgenError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt as exc:  # Ctrl-C, or a signal taken by _stopped_like_ctrl_c_by
