@@ -245,6 +245,8 @@ def find_inputs(inputs: Sequence[str | os.PathLike], options: ConvertOptions) ->
             found.append(_Found(p))  # named explicitly: any extension, the reader decides
         elif glob.has_magic(str(raw)):
             found += _expand_glob(str(raw), options, out_dir)
+        elif p.is_symlink():
+            found.append(_Found(p, problem=f"{p} is a broken link (what it points to does not exist)."))
         else:
             found.append(_Found(p, problem=f"{p} does not exist."))
     seen: set[Path] = set()

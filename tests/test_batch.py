@@ -422,3 +422,9 @@ def test_an_unreadable_sub_folder_is_reported_where_chmod_cannot_show_it(tmp_pat
     found = find_inputs([tmp_path / "top"], sobel(recursive=True))
     assert [(f.path.name, f.problem) for f in found] == [
         ("top", f"cannot read {tmp_path / 'top' / 'locked'}: permission denied."), ("a.png", None)]
+
+
+def test_a_broken_link_named_explicitly_is_called_so(tmp_path):
+    (tmp_path / "wall.png").symlink_to(tmp_path / "moved_away.png")
+    [f] = find_inputs([tmp_path / "wall.png"], sobel())
+    assert f.problem == f"{tmp_path / 'wall.png'} is a broken link (what it points to does not exist)."
