@@ -37,17 +37,42 @@ IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".bmp", ".
 # The source
 
 
-def active_image_node(context):
-    """(material, node) for the active Image Texture node of the active material, or (None, reason)."""
+def _node_editor_reason(space) -> str:
+    """Why the Shader Editor ``space`` shows nothing this add-on works on; "" when it shows a material."""
+    if getattr(space, "tree_type", "") != "ShaderNodeTree" or getattr(space, "shader_type", "OBJECT") != "OBJECT":
+        return "normalgen works on object materials: set the Shader Editor to Object"
+    edit_tree, node_tree = getattr(space, "edit_tree", None), getattr(space, "node_tree", None)
+    if edit_tree is not None and node_tree is not None and edit_tree != node_tree:
+        return ("Inside a node group: normalgen works on the material's own nodes "
+                "(Tab out of the group and click the Image Texture node there)")
+    return ""
+
+
+def _context_material(context):
+    """(material, "") the user is looking at, or (None, reason)."""
+    space = getattr(context, "space_data", None)
+    if space is not None and getattr(space, "type", "") == "NODE_EDITOR":
+        reason = _node_editor_reason(space)
+        if reason:
+            return None, reason
+        if isinstance(getattr(space, "id", None), bpy.types.Material):  # also a pinned material
+            return space.id, ""
     obj = getattr(context, "active_object", None)
     if obj is None:
         view_layer = getattr(context, "view_layer", None)
         obj = view_layer.objects.active if view_layer else None
     if obj is None:
         return None, "No active object: select an object with a material"
-    mat = obj.active_material
-    if mat is None:
+    if obj.active_material is None:
         return None, f"The active object {obj.name!r} has no material"
+    return obj.active_material, ""
+
+
+def active_image_node(context):
+    """(material, node) for the active Image Texture node of the material in view, or (None, reason)."""
+    mat, reason = _context_material(context)
+    if mat is None:
+        return None, reason
     tree = mat.node_tree
     if tree is None or (bpy.app.version < (5, 0, 0) and not mat.use_nodes):  # 5.0: always nodes
         return None, f"The material {mat.name!r} does not use nodes"
@@ -178,22 +203,34 @@ def _links_from(tree, node):
     return [link for link in tree.links if link.from_node == node and not getattr(link, "is_muted", False)]
 
 
-def find_principled(tree, source):
-    """The Principled BSDF the source feeds (following links downstream), else None.
+def _is_shader_with_normal(node) -> bool:
+    return node.inputs.get("Normal") is not None and any(out.type == "SHADER" for out in node.outputs)
+
+
+def find_shader(tree, source):
+    """The shader node the source feeds (following links downstream) whose Normal input gets the map:
+    a Principled BSDF first, else the nearest shader with a Normal input (Diffuse, Glossy, ...); None
+    when there is none.
 
     A source that feeds nothing at all, in a material with exactly one Principled BSDF, gets that one.
     """
     seen = {source.name}
     frontier = [source]
+    shaders = []
     while frontier:
         node = frontier.pop(0)
         for link in _links_from(tree, node):
             to = link.to_node
+            if to.name in seen:
+                continue
+            seen.add(to.name)
+            frontier.append(to)
             if to.bl_idname == "ShaderNodeBsdfPrincipled":
                 return to
-            if to.name not in seen:
-                seen.add(to.name)
-                frontier.append(to)
+            if _is_shader_with_normal(to):
+                shaders.append(to)
+    if shaders:
+        return shaders[0]
     if not _links_from(tree, source):
         principled = [n for n in tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled"]
         if len(principled) == 1:
@@ -450,7 +487,7 @@ def apply_result(material, source_name: str, normal_file: str, height_file: str 
 
     # 3. Nodes.
     x, y = source.location
-    principled = find_principled(tree, source)
+    shader = find_shader(tree, source)
     vector_from = vector_link_socket(source)
 
     img_node = _texture_like(tree, source, source_name, ROLE_NORMAL_IMAGE, result.normal_image,
@@ -463,18 +500,15 @@ def apply_result(material, source_name: str, normal_file: str, height_file: str 
         nmap.inputs["Strength"].default_value = strength_node
     tree.links.new(img_node.outputs["Color"], nmap.inputs["Color"])
 
-    if principled is not None:
-        normal_in = principled.inputs.get("Normal")
-        if normal_in.is_linked and normal_in.links[0].from_node != nmap:
-            result.warnings.append(
-                f"Replaced the link from {normal_in.links[0].from_node.name!r} into "
-                f"{principled.name!r} Normal")
-        tree.links.new(nmap.outputs["Normal"], normal_in)
+    if shader is not None:
+        _wire_normal(tree, nmap, shader, result)
     else:
         result.warnings.append(
-            f"{source_name!r} feeds no Principled BSDF: connect the Normal Map node yourself")
+            f"{source_name!r} feeds no shader with a Normal input: connect the Normal Map node yourself")
 
-    if result.height_image is not None:
+    if result.height_image is None:
+        _remove_height_nodes(tree, source_name)
+    else:
         himg = _texture_like(tree, source, source_name, ROLE_HEIGHT_IMAGE, result.height_image,
                              "Height (normalgen)", (x, y - 620), vector_from)
         disp, created = _ensure_node(tree, ROLE_DISPLACEMENT, source_name, "ShaderNodeDisplacement",
@@ -488,4 +522,37 @@ def apply_result(material, source_name: str, normal_file: str, height_file: str 
                 result.warnings.append("No Material Output node to connect the displacement to")
             else:
                 tree.links.new(disp.outputs["Displacement"], out.inputs["Displacement"])
+        else:
+            for link in list(disp.outputs["Displacement"].links):  # ours, from an earlier run
+                if link.to_node.bl_idname == "ShaderNodeOutputMaterial":
+                    tree.links.remove(link)
     return result
+
+
+def _wire_normal(tree, nmap, shader, result) -> None:
+    """Link the Normal Map node into ``shader``'s Normal input. An artist's Bump node already there
+    stays: the map goes into the Bump's Normal input instead (the two add up)."""
+    normal_in = shader.inputs["Normal"]
+    feed = normal_in.links[0].from_node if normal_in.is_linked else None
+    if feed == nmap:
+        return
+    if feed is not None and feed.bl_idname == "ShaderNodeBump":
+        bump_in = feed.inputs["Normal"]
+        if not bump_in.is_linked or bump_in.links[0].from_node == nmap:
+            tree.links.new(nmap.outputs["Normal"], bump_in)
+        else:
+            result.warnings.append(
+                f"{feed.name!r} into {shader.name!r} Normal already has a normal input: "
+                "connect the Normal Map node yourself")
+        return
+    if feed is not None:
+        result.warnings.append(f"Replaced the link from {feed.name!r} into {shader.name!r} Normal")
+    tree.links.new(nmap.outputs["Normal"], normal_in)
+
+
+def _remove_height_nodes(tree, source_name: str) -> None:
+    """Height map turned off: remove our height texture and Displacement node (and so their links)."""
+    for role in (ROLE_HEIGHT_IMAGE, ROLE_DISPLACEMENT):
+        node = tagged_node(tree, role, source_name)
+        if node is not None:
+            tree.nodes.remove(node)

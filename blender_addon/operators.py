@@ -167,9 +167,11 @@ class NORMALGEN_OT_generate_normal_map(bpy.types.Operator):
             except (RuntimeError, OSError) as exc:
                 self.report({"ERROR"}, f"normalgen: {exc}")
                 return {"CANCELLED"}
-            for warning in result.warnings:
-                self.report({"WARNING"}, warning)
-            self.report({"INFO"}, f"normalgen: {result.normal_image.name} is wired into {mat.name!r}")
+            done = f"normalgen: {result.normal_image.name} is wired into {mat.name!r}"
+            if result.warnings:  # one report, last: Blender's status bar shows only the last one
+                self.report({"WARNING"}, done + ". " + ". ".join(result.warnings))
+            else:
+                self.report({"INFO"}, done)
             return {"FINISHED"}
         finally:
             job.run.cleanup()

@@ -42,8 +42,10 @@ class NORMALGEN_PT_shader_editor(bpy.types.Panel):
 
     @classmethod
     def poll(cls, context):
+        # Object materials only: the World and Line Style shader editors have no material to wire.
         space = context.space_data
-        return space is not None and getattr(space, "tree_type", "") == "ShaderNodeTree"
+        return (space is not None and getattr(space, "tree_type", "") == "ShaderNodeTree"
+                and getattr(space, "shader_type", "") == "OBJECT")
 
     def draw(self, context):
         draw_generate(self.layout, context)

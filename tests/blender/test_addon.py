@@ -582,6 +582,101 @@ def test_udim_sequence_and_movie_images_are_refused(photo):
     assert not (photo.parent / "rock_normal.png").exists()
 
 
+def test_an_existing_bump_is_chained_not_cut_out(photo, fake_engine, addon):
+    addon.engine_path = fake_engine
+    mat, tex, bsdf, _out = build_material(bpy.data.images.load(str(photo)))
+    tree = mat.node_tree
+    bump = tree.nodes.new("ShaderNodeBump")
+    tree.links.new(bump.outputs["Normal"], bsdf.inputs["Normal"])
+    for _ in range(2):  # and again: still chained, once
+        assert generate() == {"FINISHED"}
+        assert linked_from(bsdf.inputs["Normal"]) == bump
+        assert linked_from(bump.inputs["Normal"]).bl_idname == "ShaderNodeNormalMap"
+    assert len(tagged(mat, "normal_map")) == 1
+
+
+def test_a_shader_without_principled_gets_the_map(photo, fake_engine, addon):
+    addon.engine_path = fake_engine
+    mat, tex, bsdf, out = build_material(bpy.data.images.load(str(photo)))
+    tree = mat.node_tree
+    tree.nodes.remove(bsdf)
+    diffuse = tree.nodes.new("ShaderNodeBsdfDiffuse")
+    tree.links.new(tex.outputs["Color"], diffuse.inputs["Color"])
+    tree.links.new(diffuse.outputs["BSDF"], out.inputs["Surface"])
+    assert generate() == {"FINISHED"}
+    assert linked_from(diffuse.inputs["Normal"]).bl_idname == "ShaderNodeNormalMap"
+
+
+def test_warnings_are_in_the_last_report(photo, fake_engine, addon):
+    # Blender's status bar shows only the last report: it is a warning that says everything.
+    addon.engine_path = fake_engine
+    mat, tex, bsdf, out = build_material(bpy.data.images.load(str(photo)))
+    tree = mat.node_tree
+    tree.nodes.remove(bsdf)
+    emission = tree.nodes.new("ShaderNodeEmission")  # no Normal input
+    tree.links.new(tex.outputs["Color"], emission.inputs["Color"])
+    tree.links.new(emission.outputs["Emission"], out.inputs["Surface"])
+    shim, ctx, _removed = _modal_shim()
+    shim._job = shim._start(bpy.context)
+    ret, _worst = _drive(shim, ctx)
+    assert ret == {"FINISHED"}
+    kind, text = shim.reports[-1]
+    assert kind == "WARNING" and "rock_normal is wired into 'NG_Test'" in text
+    assert "feeds no shader with a Normal input: connect the Normal Map node yourself" in text
+    assert len(shim.reports) == 1
+
+
+def test_height_map_off_again_removes_our_displacement(photo, fake_engine, addon):
+    addon.engine_path = fake_engine
+    mat, tex, bsdf, out = build_material(bpy.data.images.load(str(photo)))
+    assert generate(height_map=True, connect_displacement=True) == {"FINISHED"}
+    (disp,) = tagged(mat, "displacement")
+    assert linked_from(out.inputs["Displacement"]) == disp
+    assert generate(height_map=True, connect_displacement=False) == {"FINISHED"}
+    assert not out.inputs["Displacement"].is_linked and len(tagged(mat, "displacement")) == 1
+    assert generate(height_map=False) == {"FINISHED"}
+    assert not tagged(mat, "displacement") and not tagged(mat, "height")
+    assert linked_from(bsdf.inputs["Normal"]).bl_idname == "ShaderNodeNormalMap"
+
+
+def _node_space(**kw):
+    from types import SimpleNamespace
+
+    base = dict(type="NODE_EDITOR", tree_type="ShaderNodeTree", shader_type="OBJECT", id=None,
+                node_tree=None, edit_tree=None)
+    return SimpleNamespace(**{**base, **kw})
+
+
+def test_only_object_materials_in_the_shader_editor(photo):
+    from types import SimpleNamespace
+
+    mod = sys.modules["bl_ext.user_default.normalgen"]
+    mat, tex, *_ = build_material(bpy.data.images.load(str(photo)))
+    obj = bpy.data.objects["Cube"]
+
+    def ctx(space):
+        return SimpleNamespace(space_data=space, active_object=obj, view_layer=bpy.context.view_layer)
+
+    world = _node_space(shader_type="WORLD")
+    assert not mod.panels.NORMALGEN_PT_shader_editor.poll(ctx(world))
+    assert mod.panels.NORMALGEN_PT_shader_editor.poll(ctx(_node_space(id=mat)))
+    found, reason = mod.material.active_image_node(ctx(world))
+    assert found is None and "object materials" in reason
+    # Tabbed into a node group: a clear reason, not "'Group' is not an Image Texture node".
+    group = bpy.data.node_groups.new("NG_Group", "ShaderNodeTree")
+    try:
+        found, reason = mod.material.active_image_node(
+            ctx(_node_space(id=mat, node_tree=mat.node_tree, edit_tree=group)))
+        assert found is None and "Inside a node group" in reason
+    finally:
+        bpy.data.node_groups.remove(group)
+    # The material the editor shows (pinned, say) is the one used, not the active object's.
+    other, *_ = build_material(bpy.data.images.load(str(photo)), name="NG_Other")
+    found, node = mod.material.active_image_node(ctx(_node_space(id=mat, node_tree=mat.node_tree,
+                                                                 edit_tree=mat.node_tree)))
+    assert found == mat and node == tex and obj.active_material == other
+
+
 def test_generated_unsaved_image_is_exported_then_packed():
     image = bpy.data.images.new("Painted", 32, 32)
     image.generated_type = "COLOR_GRID"
