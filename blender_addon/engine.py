@@ -66,6 +66,12 @@ def find_engine(configured: str = "", private_venv: str = "") -> str:
                     return candidate
         if _is_executable(path):
             return path
+        if os.path.isfile(path):
+            raise EngineError(f"The normalgen engine set in the preferences is not executable: {path} "
+                              "(pick the normalgen program of its virtual environment, or make it executable)")
+        if os.path.isdir(path):
+            raise EngineError(f"The folder set as the normalgen engine in the preferences has no normalgen "
+                              f"program in it (nor in its bin/ or Scripts/ folder): {path}")
         raise EngineError(f"The normalgen engine set in the preferences was not found: {path}")
     if private_venv:
         candidate = venv_executable(private_venv)
@@ -462,22 +468,29 @@ def describe_info(info: dict) -> str:
 # Private venv installation (the commands; install.py runs them from Blender)
 
 
-def install_commands(python: str, venv_dir: str, source: str) -> list[list[str]]:
+def install_commands(python: str, venv_dir: str, source: str, offline: bool = False) -> list[list[str]]:
     """argv lists that create ``venv_dir`` with ``python`` and pip-install ``source`` into it.
 
     ``source`` is a normalgen checkout folder, a wheel/sdist path, or a pip requirement spec.
+    ``offline`` (Blender's online access is off): pip must not download, so only a source on disk
+    works, installed with ``--no-index``.
     """
     source = (source or "").strip()
     if not source:
         raise EngineError("Set the engine source (a normalgen checkout, a wheel, or a pip requirement)")
     expanded = os.path.expanduser(source)
-    if os.path.exists(expanded):
+    on_disk = os.path.exists(expanded)
+    if on_disk:
         source = os.path.abspath(expanded)
+    elif offline:
+        raise EngineError("Install engine needs to download normalgen, but Blender's online access is off: "
+                          "allow it in Preferences > System > Network, or set Engine source to a wheel on disk")
     vpy = venv_executable(venv_dir, "python")
     pip = [vpy, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    install = pip + ["install", "--upgrade"] + (["--no-index"] if offline else []) + [source]
     return [
         [python, "-m", "venv", venv_dir],
-        pip + ["install", "--upgrade", source],
+        install,
     ]
 
 

@@ -115,7 +115,10 @@ class NORMALGEN_OT_install_engine(bpy.types.Operator):
         if not base:
             raise engine.EngineError("Blender gave no user folder for this extension")
         venv = private_venv_dir()
-        commands = engine.install_commands(engine.python_for_venv(sys.executable), venv, prefs.engine_source)
+        # Blender's add-on rules: no network unless the user allowed online access.
+        offline = not getattr(bpy.app, "online_access", True)
+        commands = engine.install_commands(engine.python_for_venv(sys.executable), venv, prefs.engine_source,
+                                           offline=offline)
         return _Installer(commands, os.path.join(base, "install.log")), venv
 
     def _done(self, context, installer, venv) -> set:

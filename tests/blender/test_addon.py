@@ -209,6 +209,9 @@ def test_install_engine_makes_a_private_venv(addon, tmp_path):
         exe = mod.engine.venv_executable(str(venv))
         assert os.path.isfile(exe)
         assert mod.preferences.resolve_engine() == exe  # found without setting a path
+        # Online access off (bpy's default): pip was told not to download anything.
+        log = (Path(bpy.utils.extension_path_user(mod.__name__)) / "install.log").read_text()
+        assert ("--no-index" in log) == (not bpy.app.online_access)
         assert bpy.ops.normalgen.test_engine() == {"FINISHED"}
         assert "9.9.9-wheel" in addon.engine_status and "tiny.keras" in addon.engine_status
         assert {p: sorted(os.listdir(p)) for p in blender_site if p.is_dir()} == before
@@ -217,6 +220,31 @@ def test_install_engine_makes_a_private_venv(addon, tmp_path):
 
         shutil.rmtree(mod.preferences.private_venv_dir(), ignore_errors=True)
         addon.engine_source = ""
+
+
+def test_install_engine_does_not_download_without_online_access(addon, tmp_path):
+    if bpy.app.online_access:
+        pytest.skip("Blender's online access is on here")
+    addon.engine_source = "normalgen==0.1.0"  # only pip's index has it
+    try:
+        with pytest.raises(RuntimeError, match="online access is off"):
+            bpy.ops.normalgen.install_engine()
+    finally:
+        addon.engine_source = ""
+    assert not os.path.exists(sys.modules["bl_ext.user_default.normalgen"].preferences.private_venv_dir())
+
+
+def test_an_engine_that_is_not_executable_is_named_so(photo, addon, tmp_path):
+    exe = tmp_path / "normalgen"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o644)
+    addon.engine_path = str(exe)
+    build_material(bpy.data.images.load(str(photo)))
+    with pytest.raises(RuntimeError, match="is not executable"):
+        generate()
+    addon.engine_path = str(tmp_path)
+    with pytest.raises(RuntimeError, match="has no normalgen program in it"):
+        generate()
 
 
 # -- the button ------------------------------------------------------------------------------------
