@@ -83,6 +83,9 @@ def active_image_node(context):
         return None, f"The active node {node.name!r} is not an Image Texture node"
     if node.image is None:
         return None, f"The Image Texture node {node.name!r} has no image"
+    if node.get(TAG) in (ROLE_NORMAL_IMAGE, ROLE_HEIGHT_IMAGE):
+        return None, (f"The active node {node.name!r} holds a map normalgen made: "
+                      "click the photo's Image Texture node")
     reason = unsupported_source(mat, node.image)
     if reason:
         return None, reason
@@ -486,6 +489,10 @@ def apply_result(material, source_name: str, normal_file: str, height_file: str 
                                            pack, relative=not pack)
 
     # 3. Nodes.
+    if getattr(source, "projection", "FLAT") != "FLAT":
+        result.warnings.append(
+            f"{source_name!r} uses {source.projection.title()} projection: a tangent-space normal map "
+            "follows the UV map, so its shading will be wrong there")
     x, y = source.location
     shader = find_shader(tree, source)
     vector_from = vector_link_socket(source)

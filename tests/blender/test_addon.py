@@ -705,6 +705,30 @@ def test_only_object_materials_in_the_shader_editor(photo):
     assert found == mat and node == tex and obj.active_material == other
 
 
+def test_a_height_map_from_a_pack_converts_and_our_own_map_is_refused(tmp_path):
+    # Engine side: an input named *_height or *_normal used to be dropped ("the engine wrote no normal map").
+    src = make_photo(tmp_path / "Bricks_height.png")
+    mat, tex, bsdf, _out = build_material(bpy.data.images.load(str(src)))
+    assert generate() == {"FINISHED"}
+    (node,) = tagged(mat, "normal")
+    assert node.image.name == "Bricks_height_normal" and (tmp_path / "Bricks_height_normal.png").is_file()
+    mat.node_tree.nodes.active = node  # the map we made is no photo to convert
+    assert not bpy.ops.normalgen.generate_normal_map.poll()
+    with pytest.raises(RuntimeError, match="holds a map normalgen made"):
+        generate()
+
+
+def test_box_projection_warns(photo, fake_engine, addon):
+    addon.engine_path = fake_engine
+    mat, tex, bsdf, _out = build_material(bpy.data.images.load(str(photo)))
+    tex.projection = "BOX"
+    shim, ctx, _removed = _modal_shim()
+    shim._job = shim._start(bpy.context)
+    assert _drive(shim, ctx)[0] == {"FINISHED"}
+    kind, text = shim.reports[-1]
+    assert kind == "WARNING" and "uses Box projection" in text
+
+
 def test_generated_unsaved_image_is_exported_then_packed():
     image = bpy.data.images.new("Painted", 32, 32)
     image.generated_type = "COLOR_GRID"
