@@ -85,6 +85,30 @@ def find_engine(configured: str = "", private_venv: str = "") -> str:
     )
 
 
+def _script_interpreter(path: str) -> str:
+    """The interpreter named on a script's ``#!`` line ("" when there is none)."""
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(4096)
+    except OSError:
+        return ""
+    if not first.startswith(b"#!"):
+        return ""
+    parts = first[2:].decode("utf-8", "replace").split()
+    return parts[0] if parts else ""
+
+
+def start_error(exe: str, exc: OSError) -> EngineError:
+    """The reason the engine ``exe`` could not be started, in one sentence."""
+    if isinstance(exc, FileNotFoundError) and os.path.isfile(exe):
+        interpreter = _script_interpreter(exe)
+        if interpreter and not os.path.exists(interpreter):
+            # A venv's console script whose Python was moved or deleted.
+            return EngineError(f"The normalgen engine {exe} cannot start: its Python {interpreter} is gone "
+                               "(make its virtual environment again, or press Install engine)")
+    return EngineError(f"Could not start the normalgen engine {exe}: {exc.strerror or exc}")
+
+
 def engine_env(extra: dict | None = None) -> dict:
     """Environment for the engine process: Blender's Python variables removed, output unbuffered."""
     env = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
@@ -286,7 +310,7 @@ class EngineRun:
                 **kwargs,
             )
         except OSError as exc:
-            raise EngineError(f"Could not start the normalgen engine {self.args[0]}: {exc.strerror or exc}")
+            raise start_error(self.args[0], exc)
         self._threads = [
             threading.Thread(target=self._pump, args=(self.proc.stdout, "out"), daemon=True),
             threading.Thread(target=self._pump, args=(self.proc.stderr, "err"), daemon=True),
@@ -413,12 +437,12 @@ def engine_info(exe: str, timeout: float = 120.0, model_path: str = "") -> dict:
             build_info_args(exe, model_path), stdin=subprocess.DEVNULL, capture_output=True,
             env=engine_env(), timeout=timeout,
         )
-    except FileNotFoundError:
-        raise EngineError(f"The normalgen engine was not found: {exe}")
     except subprocess.TimeoutExpired:
         raise EngineError(f"normalgen info did not answer within {timeout:.0f} s")
     except OSError as exc:
-        raise EngineError(f"Could not start the normalgen engine {exe}: {exc.strerror or exc}")
+        if isinstance(exc, FileNotFoundError) and not os.path.exists(exe):
+            raise EngineError(f"The normalgen engine was not found: {exe}")
+        raise start_error(exe, exc)
     out = proc.stdout.decode("utf-8", errors="replace")
     err = proc.stderr.decode("utf-8", errors="replace")
     try:

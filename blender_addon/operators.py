@@ -34,6 +34,7 @@ def _clear_status(context, workspace):
     for area in getattr(context.screen, "areas", ()):
         area.tag_redraw()
 
+
 def _remove_timer(context, op):
     """Remove the operator's event timer once (a second call does nothing)."""
     timer, op._timer = getattr(op, "_timer", None), None

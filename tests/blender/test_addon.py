@@ -247,6 +247,18 @@ def test_an_engine_that_is_not_executable_is_named_so(photo, addon, tmp_path):
         generate()
 
 
+def test_an_engine_whose_python_is_gone_is_named_so(photo, addon, tmp_path):
+    exe = tmp_path / "venv" / "bin" / "normalgen"
+    exe.parent.mkdir(parents=True)
+    exe.write_text(f"#!{tmp_path / 'gone' / 'python'}\nimport sys\n")
+    exe.chmod(0o755)
+    addon.engine_path = str(exe)
+    build_material(bpy.data.images.load(str(photo)))
+    for op in (generate, bpy.ops.normalgen.test_engine):
+        with pytest.raises(RuntimeError, match="cannot start: its Python .*gone.* is gone"):
+            op()
+
+
 # -- the button ------------------------------------------------------------------------------------
 
 
