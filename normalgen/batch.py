@@ -398,6 +398,7 @@ def convert_file(
             progress=progress,
             **extra,
         )
+        del photo  # 0.2-0.4 GB at 8192², not needed for writing or the height
         if want_normal:
             write_normal_map(
                 job.output, normals, convention=options.convention, bit_depth=options.bit_depth, overwrite=options.overwrite
