@@ -199,7 +199,15 @@ def _walk_folder(folder: Path, recursive: bool) -> tuple[list[Path], list[str]]:
     def unreadable(e: OSError) -> None:
         problems.append(_cannot_read(Path(e.filename) if e.filename else folder, e))
 
-    for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):
+    # Linked sub-folders are followed (texture libraries are often assembled from links), each
+    # real folder once, so a link back up the tree does not loop.
+    seen = set()
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))  # no .git, no caches
         found += [Path(dirpath, f) for f in sorted(filenames) if _is_photo_name(Path(f))]
     return found, problems

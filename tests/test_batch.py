@@ -59,6 +59,16 @@ def test_folder_expansion_skips_outputs_temps_hidden_and_non_images(tmp_path):
     assert names(find_inputs([tmp_path], sobel(recursive=True))) == ["a.jpg", "b.png", "c.png"]
 
 
+def test_recursive_scan_follows_linked_folders_once_and_does_not_loop(tmp_path):
+    lib, other = tmp_path / "lib", tmp_path / "other"
+    photo(lib / "stone" / "a.png")
+    photo(other / "b.png")
+    (lib / "wood").symlink_to(other, target_is_directory=True)  # a library assembled from links
+    (lib / "stone" / "up").symlink_to(lib, target_is_directory=True)  # a link back up the tree
+    found = find_inputs([lib], sobel(recursive=True))
+    assert sorted(str(f.path.relative_to(lib)) for f in found) == ["stone/a.png", "wood/b.png"]
+
+
 def test_explicit_files_globs_missing_and_duplicates(tmp_path):
     a, b = photo(tmp_path / "a.png"), photo(tmp_path / "b.png")
     photo(tmp_path / "a_normal.png")
