@@ -149,7 +149,6 @@ def build_convert_args(exe: str, input_path: str, outdir: str, options: ConvertO
         "-o", outdir,
         "--suffix", options.suffix,
         "--format", "png",
-        "--bit-depth", str(options.bit_depth),
         "--convention", "opengl",
         "--strength", _fmt_float(options.strength),
         "--method", method,
@@ -159,6 +158,8 @@ def build_convert_args(exe: str, input_path: str, outdir: str, options: ConvertO
         # way, so that --light-from names a side of the picture the artist sees.
         "--ignore-orientation",
     ]
+    if options.bit_depth == 16:  # else the engine's defaults: 8-bit normal maps, 16-bit height maps (no terraces)
+        args += ["--bit-depth", "16"]
     if method == "model" and options.light_from != "auto":
         args += ["--light-from", options.light_from]
     if options.seamless:

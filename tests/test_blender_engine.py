@@ -43,7 +43,7 @@ def test_convert_args_follow_the_protocol():
     args = engine.build_convert_args("/e/normalgen", "/p/rock.jpg", "/tmp/out", engine.ConvertOptions())
     assert args == [
         "/e/normalgen", "convert", "/p/rock.jpg", "-o", "/tmp/out", "--suffix", "_normal", "--format", "png",
-        "--bit-depth", "8", "--convention", "opengl", "--strength", "1", "--method", "model",
+        "--convention", "opengl", "--strength", "1", "--method", "model",
         "--overwrite", "--progress", "json", "--ignore-orientation",
     ]
 

@@ -412,8 +412,9 @@ def test_height_map_adds_an_unconnected_displacement(photo, real_engine, tmp_pat
     assert himg.image.name == "rock_height" and himg.image.colorspace_settings.name == "Non-Color"
     assert (photo.parent / "rock_height.png").is_file()
     assert not out.inputs["Displacement"].is_linked
-    ref = run_cli(real_engine, photo, tmp_path / "refh", "--method", "sobel", "--height", "--bit-depth", "8")
+    ref = run_cli(real_engine, photo, tmp_path / "refh", "--method", "sobel", "--height")
     assert np.abs(blender_rgb(himg.image)[:, :, 0] - png_rgb(ref / "rock_height.png")[:, :, 0]).max() < 1e-6
+    assert read_png(photo.parent / "rock_height.png")[3] == 16  # 16-bit: no terraces when displaced
 
     assert generate(height_map=True, connect_displacement=True) == {"FINISHED"}
     assert linked_from(out.inputs["Displacement"]) == disp
@@ -898,13 +899,19 @@ def test_modal_run_shows_progress_and_finishes(photo):
     assert not os.path.exists(shim._job.jobdir)
 
 
-def test_escape_kills_the_engine_and_changes_nothing(photo, addon, fake_engine, monkeypatch):
+def _slow_job_started(photo, addon, fake_engine, monkeypatch):
+    """A material, its snapshot, and a modal shim whose (slow, fake) engine has started."""
     addon.engine_path = fake_engine
     monkeypatch.setenv("NORMALGEN_FAKE_MODE", "slow")
     mat, *_ = build_material(bpy.data.images.load(str(photo)))
     before = snapshot(mat)
     shim, ctx, removed = _modal_shim()
     shim._job = shim._start(bpy.context)
+    return mat, before, shim, ctx, removed
+
+
+def test_escape_kills_the_engine_and_changes_nothing(photo, addon, fake_engine, monkeypatch):
+    mat, before, shim, ctx, removed = _slow_job_started(photo, addon, fake_engine, monkeypatch)
     _drive(shim, ctx, until_fraction=0.001)
     proc = shim._job.run.proc
     assert proc.poll() is None
@@ -918,12 +925,7 @@ def test_escape_kills_the_engine_and_changes_nothing(photo, addon, fake_engine, 
 
 def test_an_unexpected_error_in_modal_cancels_cleanly(photo, addon, fake_engine, monkeypatch):
     ops_mod = sys.modules["bl_ext.user_default.normalgen.operators"]
-    addon.engine_path = fake_engine
-    monkeypatch.setenv("NORMALGEN_FAKE_MODE", "slow")
-    mat, *_ = build_material(bpy.data.images.load(str(photo)))
-    before = snapshot(mat)
-    shim, ctx, removed = _modal_shim()
-    shim._job = shim._start(bpy.context)
+    mat, before, shim, ctx, removed = _slow_job_started(photo, addon, fake_engine, monkeypatch)
     monkeypatch.setitem(ops_mod._state, "running", True)  # what invoke() sets
 
     def broken():
