@@ -12,15 +12,14 @@ import threading
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 
-import cv2
 import keras
 import numpy as np
 
-from normalgen.imageio import exif_rotation, read_normal_map, read_photo
+from normalgen.imageio import exif_rotation
 from normalgen.preprocess import normalize_photo
-from normalgen.vectors import convert_convention, normalize
 
 from . import augment
+from .pair_loading import load_pair, skip_reason
 from .pairing import Pair
 
 
@@ -57,35 +56,6 @@ class PairCache:
                 _, old = self._items.popitem(last=False)
                 self._bytes -= old[0].nbytes + old[1].nbytes
         return item
-
-
-def load_pair(pair: Pair, max_side: int | None = None):
-    """-> (photo float32 sRGB [0,1], normals float32 OpenGL unit vectors), same size.
-
-    The photo is read as stored, like its normal map: an EXIF rotation turns only the photo's
-    pixels, and a texture tool may or may not have applied it when it made the normal map.
-    Raises ValueError when the two images differ in size.
-    """
-    photo = read_photo(pair.color, upright=False)
-    normals = convert_convention(read_normal_map(pair.normal, convention=pair.convention, check=True), pair.convention, "opengl")
-    if photo.shape[:2] != normals.shape[:2]:
-        raise ValueError(f"{pair.color} is {photo.shape[1]}x{photo.shape[0]} but its normal map is "
-                         f"{normals.shape[1]}x{normals.shape[0]}")
-    short = min(photo.shape[:2])
-    if max_side and short > max_side:
-        f = max_side / short
-        size = (int(round(photo.shape[1] * f)), int(round(photo.shape[0] * f)))
-        photo = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
-        normals = normalize(cv2.resize(normals, size, interpolation=cv2.INTER_AREA))
-    return photo.astype(np.float32), normals.astype(np.float32)
-
-
-def skip_reason(pair: Pair, exc: Exception) -> str:
-    """Why a pair cannot be used: the error, naming its file once, without a final full stop."""
-    message = str(exc).rstrip(". ")
-    if pair.color.name not in message and pair.normal.name not in message:
-        message = f"{pair.color}: {message}"
-    return message
 
 
 CHECK_THREADS = 4  # at most: a 4K pair takes about 1 GiB while it is decoded

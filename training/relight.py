@@ -30,7 +30,7 @@ from normalgen.height import integrate_normals
 from normalgen.preprocess import srgb_to_linear
 
 from . import camera, shading
-from .dataset import load_pair, skip_reason
+from .pair_loading import load_pair, skip_reason
 from .pairing import Pair, classify, find_pairs
 from .synth import write_pair
 

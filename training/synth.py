@@ -53,7 +53,7 @@ def base_family(kind: str) -> str:
 
 def make_pair(seed: int, size: int = 256, albedo_mode: str = "mixed",
               light_mode: str = "any", broad: float = 0.0,
-              steep: float = 0.0) -> tuple[np.ndarray, np.ndarray, dict]:
+              steep: float = 0.0, keep_albedo: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
     """-> (photo uint8 (S,S,3) sRGB, normals float32 (S,S,3) OpenGL unit vectors, metadata).
 
     albedo_mode "mixed": colour partly tied to the relief, partly not; "plain": one colour.
@@ -64,6 +64,7 @@ def make_pair(seed: int, size: int = 256, albedo_mode: str = "mixed",
     steep: the chance that a relief with walls (STEEP_FAMILIES) is scaled so that its steepest 1%
     of pixels tilt 40-75 degrees, instead of by a drawn RMS slope, with its RMS slope at most 45
     degrees (STEEP_MAX_RMS_DEG). 0 leaves every pair unchanged.
+    keep_albedo: also return the linear albedo (S, S, 3) as meta["albedo"] (the draws are the same).
     """
     rng = np.random.default_rng([seed, 0x6E6F726D])
     big = size * SUPERSAMPLE
@@ -100,6 +101,8 @@ def make_pair(seed: int, size: int = 256, albedo_mode: str = "mixed",
     meta = {"family": family, "lighting": lighting.name, "slope_deg": round(slope_deg, 2),
             "light_azimuth": round(shading.key_azimuth(lighting), 1),
             "light_elevation": round(shading.key_elevation(lighting), 1)}
+    if keep_albedo:  # the surface's colour before any light, as texture libraries ship it
+        meta["albedo"] = _downsample(alb, size)
     return photo, n_small.astype(np.float32), meta
 
 
