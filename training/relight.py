@@ -20,6 +20,7 @@ fine-tuning the one-side-light model (`train --from pretrained-lit`).
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
 from pathlib import Path
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from normalgen.height import integrate_normals
+from normalgen.imageio import atomic_write_bytes
 from normalgen.preprocess import srgb_to_linear
 
 from . import camera, shading
@@ -89,8 +91,6 @@ def _read_rows(index: Path) -> dict[str, str]:
 
 
 def _write_rows(index: Path, rows: dict[str, str]) -> None:
-    from normalgen.imageio import atomic_write_bytes
-
     table = _INDEX_HEADER + "\n" + "".join(rows[k] + "\n" for k in sorted(rows))
     atomic_write_bytes(index, table.encode("utf-8"), overwrite=True)
 
@@ -106,9 +106,12 @@ def relight_dataset(data, out, per_pair: int = 4, seed: int = 0, light_mode: str
     """
     out = Path(out)
     pairs, warnings = find_pairs(data)
+    inside = out.resolve()
+    pairs = [p for p in pairs if inside not in p.color.resolve().parents]  # not our own photos again
     if not pairs:
         raise ValueError("no pairs found in " + ", ".join(map(str, data))
                          + (f": {warnings[0]}" if warnings else ""))
+    _check_settings(out, {"seed": seed, "light": light_mode, "max_side": max_side})
     written, total, done = 0, len(pairs) * per_pair, 0
     rows_by_index: dict[Path, dict[str, str]] = {}
     for pair, folder, name in _plan(pairs, out):
@@ -136,6 +139,30 @@ def relight_dataset(data, out, per_pair: int = 4, seed: int = 0, light_mode: str
         if progress:
             progress(done, total)
     return written, warnings
+
+
+SETTINGS_FILE = "relight.json"
+_FLAGS = {"seed": "--seed", "light": "--light", "max_side": "--max-side"}
+
+
+def _check_settings(out: Path, settings: dict) -> None:
+    """Record the settings a folder's photos are made with, and refuse to add photos made with
+    others: a photo already there is kept when a run resumes, so a rerun with another --light
+    would otherwise keep the old lights under the new name (and a one-side-light model would be
+    trained on light from every side)."""
+    record = out / SETTINGS_FILE
+    if record.exists():
+        try:
+            recorded = json.loads(record.read_text(encoding="utf-8"))
+            differ = [f"{_FLAGS[k]} {recorded[k]}" for k in settings if recorded[k] != settings[k]]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise ValueError(f"{record} is unreadable; delete it, or give another --out") from None
+        if differ:
+            raise ValueError(f"{out} holds photos relit with {', '.join(differ)}; give another --out, "
+                             "or run with those settings to add to it")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(record, (json.dumps(settings, indent=1) + "\n").encode("utf-8"), overwrite=True)
 
 
 def _kept(folder: Path, name: str, rows: dict[str, str]) -> bool:

@@ -1,6 +1,7 @@
 """Library pairs rendered under light: the shading follows the pair's own normals, files pair up."""
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from normalgen.imageio import read_normal_map, write_normal_map
@@ -58,3 +59,18 @@ def test_relight_writes_pairs_that_train_reads_and_resumes(tmp_path):
     (out / "Rock030_1K-PNG" / "rock030_1k_1_color.png").unlink()
     assert relight_dataset([tmp_path / "lib"], out, per_pair=3, seed=7)[0] == 1
     assert (out / "Rock030_1K-PNG" / "rock030_1k_1_color.png").read_bytes() == first  # the same photo again
+
+
+def test_a_rerun_with_other_lights_is_refused_and_the_output_is_not_read_again(tmp_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(lib / "rock_color.png")
+    write_normal_map(lib / "rock_normal.png", _bumps(32), convention="opengl", bit_depth=16)
+    out = lib / "lit"  # inside the library it reads
+    assert relight_dataset([lib], out, per_pair=1, seed=1)[0] == 1
+    assert relight_dataset([lib], out, per_pair=2, seed=1)[0] == 1  # more photos of each: added
+    with pytest.raises(ValueError, match="holds photos relit with --light any; give another --out"):
+        relight_dataset([lib], out, per_pair=2, seed=1, light_mode="canonical")
+    with pytest.raises(ValueError, match="--seed 1"):
+        relight_dataset([lib], out, per_pair=2, seed=2)
+    assert sorted(p.name for p in out.rglob("*_color.png")) == ["rock_0_color.png", "rock_1_color.png"]
