@@ -119,15 +119,17 @@ def find_pairs(roots, recursive: bool = True) -> tuple[list[Pair], list[str]]:
                     slot["color"] = kept
                     continue
                 slot["color"] = f
-            elif "normal" in slot:
-                old, old_conv = slot["normal"], slot["convention"]
-                kept, skipped = _better(old, f, old_conv, conv)
-                if kept is f:
-                    slot["normal"], slot["convention"] = f, conv
-                if conv == old_conv:  # two copies of one map; of an OpenGL and a DirectX one, say nothing
+            else:  # the best copy of each convention; between an OpenGL and a DirectX one, below
+                maps = slot.setdefault("normals", {})
+                if conv in maps:
+                    kept, skipped = _better(maps[conv], f)
                     warnings.append(f"{skipped}: a second normal map for {kept.name}, skipped")
-            else:
-                slot["normal"], slot["convention"] = f, conv
+                    maps[conv] = kept
+                else:
+                    maps[conv] = f
+    for slot in found.values():
+        if "normals" in slot:  # OpenGL or DirectX, by _rank, without a word: flipped, they are the same data
+            slot["convention"], slot["normal"] = min(slot.pop("normals").items(), key=lambda cm: _rank(cm[1], cm[0]))
     pairs = []
     sizes: dict[tuple[Path, str], list[tuple[str, Path]]] = {}  # (folder, asset) -> [(resolution, photo)]
     for (parent, key), slot in sorted(found.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):

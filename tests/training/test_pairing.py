@@ -126,3 +126,12 @@ def test_a_normal_map_this_build_cannot_read_gives_way_to_one_it_can(tmp_path, m
     monkeypatch.setattr(pairing, "_exr_readable", lambda: True)  # a build with OpenEXR: the EXR is as good
     pairs, _ = find_pairs([tmp_path])
     assert {p.normal.name for p in pairs} == {"plank_nor_gl_1k.exr", "rocks_nor_gl_1k.exr", "tiles_nor_dx_1k.png"}
+
+
+def test_a_lossy_copy_is_named_whatever_order_the_conventions_come_in(tmp_path):
+    _touch(tmp_path, "Tiles_1K-JPG_NormalGL.jpg", "Tiles_1K-PNG_NormalDX.png", "Tiles_1K-PNG_NormalGL.png",
+           "Tiles_1K-PNG_Color.png")
+    pairs, warnings = find_pairs([tmp_path])
+    assert [(p.normal.name, p.convention) for p in pairs] == [("Tiles_1K-PNG_NormalGL.png", "opengl")]
+    assert warnings == [f"{tmp_path / 'Tiles_1K-JPG_NormalGL.jpg'}: a second normal map for "
+                        "Tiles_1K-PNG_NormalGL.png, skipped"]
