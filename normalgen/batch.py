@@ -189,12 +189,19 @@ def _is_photo_name(p: Path) -> bool:
 def _walk_folder(folder: Path, recursive: bool) -> tuple[list[Path], list[str]]:
     """The photos in `folder` (and its sub-folders if recursive), and one problem sentence for
     each folder that cannot be read (permissions): those are failures, never skipped silently."""
+    found, problems = [], []
     if not recursive:
         try:
-            return sorted(p for p in folder.iterdir() if p.is_file() and _is_photo_name(p)), []
+            entries = sorted(folder.iterdir())
         except OSError as e:
             return [], [_cannot_read(folder, e)]
-    found, problems = [], []
+        for p in entries:
+            kind, problem = _kind(p)
+            if problem:  # a link into a folder this user cannot read: that entry, not the whole folder
+                problems.append(problem)
+            elif kind == "file" and _is_photo_name(p):
+                found.append(p)
+        return found, problems
 
     def unreadable(e: OSError) -> None:
         problems.append(_cannot_read(Path(e.filename) if e.filename else folder, e))
@@ -211,6 +218,14 @@ def _walk_folder(folder: Path, recursive: bool) -> tuple[list[Path], list[str]]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))  # no .git, no caches
         found += [Path(dirpath, f) for f in sorted(filenames) if _is_photo_name(Path(f))]
     return found, problems
+
+
+def _kind(p: Path) -> tuple[str | None, str | None]:
+    """("file" | "dir" | None, None), or (None, why) where asking raises (EACCES through a link)."""
+    try:
+        return ("dir" if p.is_dir() else "file" if p.is_file() else None), None
+    except OSError as e:
+        return None, _cannot_read(p, e)
 
 
 def _cannot_read(path: Path, e: OSError) -> str:
@@ -283,11 +298,15 @@ def _expand_folder(folder: Path, options: ConvertOptions, out_dir: Path | None) 
 
 def _expand_glob(pattern: str, options: ConvertOptions, out_dir: Path | None) -> list[_Found]:
     matches = sorted(glob.glob(pattern, recursive=options.recursive))
-    files = [Path(m) for m in matches if Path(m).is_file() and _is_photo_name(Path(m))]
-    problems = []
-    for m in matches:
-        if Path(m).is_dir():
-            more, unreadable = _walk_folder(Path(m), options.recursive)
+    files, problems = [], []
+    for m in map(Path, matches):
+        kind, problem = _kind(m)
+        if problem:
+            problems.append(problem)
+        elif kind == "file" and _is_photo_name(m):
+            files.append(m)
+        elif kind == "dir":
+            more, unreadable = _walk_folder(m, options.recursive)
             files += more
             problems += unreadable
     if out_dir is not None:  # as for a folder: nothing already inside the output folder
@@ -300,7 +319,11 @@ def _expand_glob(pattern: str, options: ConvertOptions, out_dir: Path | None) ->
 
 def _no_match(pattern: str, base: Path, recursive: bool) -> str:
     """Why a glob matched nothing: a folder it starts from that cannot be read, or no match."""
-    if base.is_dir() and not os.access(base, os.R_OK | os.X_OK):
+    try:
+        unreadable = base.is_dir() and not os.access(base, os.R_OK | os.X_OK)
+    except OSError as e:  # EACCES on a folder above the base
+        return _cannot_read(base, e)
+    if unreadable:
         return f"cannot read the folder {base}: permission denied."
     hint = "" if recursive or "**" not in pattern else " (** descends into sub-folders only with -r)"
     return f"no images match {pattern}{hint}."

@@ -438,3 +438,37 @@ def test_a_broken_link_named_explicitly_is_called_so(tmp_path):
     (tmp_path / "wall.png").symlink_to(tmp_path / "moved_away.png")
     [f] = find_inputs([tmp_path / "wall.png"], sobel())
     assert f.problem == f"{tmp_path / 'wall.png'} is a broken link (what it points to does not exist)."
+
+
+def _raising_for(monkeypatch, name: str):
+    """Path.is_dir/is_file raise EACCES for paths named `name`, as through a link into a folder
+    this user cannot read (chmod cannot show it when the tests run as root)."""
+    for method in ("is_dir", "is_file"):
+        real = getattr(Path, method)
+
+        def fake(self, real=real):
+            if self.name == name:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self)
+
+        monkeypatch.setattr(Path, method, fake)
+
+
+def test_one_unreadable_entry_does_not_lose_the_rest_of_its_folder(tmp_path, monkeypatch):
+    photo(tmp_path / "lib" / "a.png")
+    (tmp_path / "lib" / "link").mkdir()
+    _raising_for(monkeypatch, "link")
+    found = find_inputs([tmp_path / "lib"], sobel())
+    assert [(f.path.name, f.problem) for f in found] == [
+        ("lib", f"cannot read the folder {tmp_path / 'lib' / 'link'}: permission denied."), ("a.png", None)]
+    found = find_inputs([str(tmp_path / "lib" / "*")], sobel())  # the same through a glob
+    assert sorted(f.problem or f.path.name for f in found) == [
+        "a.png", f"cannot read the folder {tmp_path / 'lib' / 'link'}: permission denied."]
+
+
+def test_a_glob_below_an_unreadable_folder_is_one_sentence_not_a_crash(tmp_path, monkeypatch):
+    photo(tmp_path / "good.png")
+    _raising_for(monkeypatch, "sub")
+    good, bad = find_inputs([tmp_path / "good.png", str(tmp_path / "locked" / "sub" / "*.png")], sobel())
+    assert good.problem is None
+    assert bad.problem == f"cannot read {tmp_path / 'locked' / 'sub'}: permission denied."
