@@ -5,10 +5,11 @@ up and image rows go down). The height whose gradient is closest to (p, q) in th
 sense is, in Fourier space, H = -j (wx P + wy Q) / (wx² + wy²): one FFT, one division, one
 inverse FFT. The FFT assumes a periodic image, which is exactly right for a seamless texture.
 Any other photo is treated as if mirrored to 2H x 2W (even in h, so p is odd across vertical
-mirrors and q across horizontal ones), which is periodic and seamless. That mirrored FFT is
-exactly a cosine transform (DCT-II) of h and sine transforms (DST-II) of the slopes on H x W
-itself, so it is solved that way: a quarter of the pixels, about a quarter of the memory and
-time. Height is only defined up to an offset and a scale, so it is returned stretched to [0, 1].
+mirrors and q across horizontal ones), which is periodic and seamless. That mirrored problem
+is a cosine transform (DCT-II) of h and sine transforms (DST-II) of the slopes on H x W itself,
+so it is solved that way: a quarter of the pixels, about a quarter of the memory and time. (The
+mirrored FFT also kept the slopes' Nyquist terms, which the sine transforms leave out: on smooth
+slopes the two agree to 1e-6 of the range, on pixel-rough ones to a few percent.) Height is only defined up to an offset and a scale, so it is returned stretched to [0, 1].
 """
 
 from __future__ import annotations

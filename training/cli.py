@@ -221,6 +221,9 @@ def _interrupted_note(out: str) -> str:
     except TrainError:
         state = None
     if not state or not state.get("epochs_done"):
+        if (Path(out) / "best.keras").is_file():  # --val: the starting model, scored, is written first
+            return (f"interrupted before the first epoch ended; {Path(out) / 'best.keras'} is the starting "
+                    "model, unchanged.")
         return f"interrupted before the first epoch ended; nothing was kept in {out}."
     done, total = state["epochs_done"], state["settings"].get("epochs", "?")
     return (f"interrupted; {done} of {total} epochs are kept in {out}: run the same command with --resume "
