@@ -498,7 +498,8 @@ def install_commands(python: str, venv_dir: str, source: str, offline: bool = Fa
 
     ``source`` is a normalgen checkout folder, a wheel/sdist path, or a pip requirement spec.
     ``offline`` (Blender's online access is off): pip must not download, so only a source on disk
-    works, installed with ``--no-index``.
+    works, installed with ``--no-index``; a wheel's dependencies are looked for beside it (a folder
+    that ``pip download`` filled).
     """
     source = (source or "").strip()
     if not source:
@@ -512,7 +513,10 @@ def install_commands(python: str, venv_dir: str, source: str, offline: bool = Fa
                           "allow it in Preferences > System > Network, or set Engine source to a wheel on disk")
     vpy = venv_executable(venv_dir, "python")
     pip = [vpy, "-m", "pip", "--disable-pip-version-check", "--no-input"]
-    install = pip + ["install", "--upgrade"] + (["--no-index"] if offline else []) + [source]
+    no_download = []
+    if offline:
+        no_download = ["--no-index"] + (["--find-links", os.path.dirname(source)] if os.path.isfile(source) else [])
+    install = pip + ["install", "--upgrade"] + no_download + [source]
     return [
         [python, "-m", "venv", venv_dir],
         install,

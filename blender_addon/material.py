@@ -24,6 +24,7 @@ from .engine import PHOTO_EXTENSIONS
 TAG = "normalgen"
 TAG_SOURCE = "normalgen_source"
 TAG_MATERIAL = "normalgen_material"
+TAG_FILE = "normalgen_file"  # "size:mtime_ns" of the file as this add-on wrote it
 
 ROLE_NORMAL_IMAGE = "normal"
 ROLE_NORMAL_MAP = "normal_map"
@@ -358,11 +359,16 @@ def is_ours(path: str, owner: tuple, current_image=None) -> bool:
     if record is not None:  # written this session: ours only while it is as we wrote it
         return record == (owner, _stat(path))
     for image in _our_images_at(path):  # written in an earlier session, saved in the .blend
-        if image_owner(image) == owner:
-            return True
+        if image_owner(image) == owner:  # ours only while the file is as we wrote it (not edited since)
+            return image.get(TAG_FILE) == _stat_tag(path)
         if image == current_image and image_owner(image) == (None, None):  # made by an older version
             return True
     return False
+
+
+def _stat_tag(path: str) -> str | None:
+    st = _stat(path)
+    return None if st is None else f"{st[0]}:{st[1]}"  # a string: ID properties hold 32-bit ints
 
 
 def destination(folder: str, filename: str, owner: tuple, current_image=None) -> str:
@@ -410,6 +416,10 @@ def _load_result(path: str, name: str, role: str, existing, owner: tuple, pack: 
         image = bpy.data.images.load(path, check_existing=False)
         image[TAG] = role
     image[TAG_MATERIAL], image[TAG_SOURCE] = owner
+    if pack:
+        image.pop(TAG_FILE, None)
+    else:
+        image[TAG_FILE] = _stat_tag(path)
     if image.name != name and name not in bpy.data.images:
         image.name = name
     image.colorspace_settings.name = "Non-Color"

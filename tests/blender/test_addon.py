@@ -212,6 +212,8 @@ def test_install_engine_makes_a_private_venv(addon, tmp_path):
         # Online access off (bpy's default): pip was told not to download anything.
         log = (Path(bpy.utils.extension_path_user(mod.__name__)) / "install.log").read_text()
         assert ("--no-index" in log) == (not bpy.app.online_access)
+        # ... and looked for the wheel's dependencies beside it (a folder `pip download` made)
+        assert (f"--find-links {tmp_path}" in log) == (not bpy.app.online_access)
         assert bpy.ops.normalgen.test_engine() == {"FINISHED"}
         assert "9.9.9-wheel" in addon.engine_status and "tiny.keras" in addon.engine_status
         assert {p: sorted(os.listdir(p)) for p in blender_site if p.is_dir()} == before
@@ -522,6 +524,22 @@ def test_our_file_is_replaced_whole_and_an_edited_one_is_kept(photo):
     assert sorted(os.listdir(photo.parent)) == ["rock.png", "rock_normal.png"]
     # Edited by the artist since: no longer ours to overwrite.
     make_photo(ours, phase=2.0)
+    edited = _digest(ours)
+    assert generate(strength=3.0) == {"FINISHED"}
+    assert _digest(ours) == edited
+    assert Path(bpy.path.abspath(_normal_image(mat).filepath)).name == "rock_normal.001.png"
+
+
+def test_a_map_edited_between_sessions_is_kept(photo):
+    mat, *_ = build_material(bpy.data.images.load(str(photo)))
+    assert generate(strength=1.0) == {"FINISHED"}
+    material_mod = sys.modules["bl_ext.user_default.normalgen.material"]
+    ours = photo.parent / "rock_normal.png"
+    material_mod._written.clear()  # Blender restarted: only the .blend remembers the file is ours
+    assert generate(strength=2.0) == {"FINISHED"}  # unchanged since: still ours, updated in place
+    assert Path(bpy.path.abspath(_normal_image(mat).filepath)).name == "rock_normal.png"
+    material_mod._written.clear()
+    make_photo(ours, phase=2.0)  # edited by hand between sessions
     edited = _digest(ours)
     assert generate(strength=3.0) == {"FINISHED"}
     assert _digest(ours) == edited
