@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -251,6 +252,10 @@ class RunState:
             return self.errors[-1][1]
         if self.returncode not in (0, None):
             tail = _last_meaningful(self.stderr)
+            unknown = next((m.group(1) for m in map(_NO_SUCH_OPTION.search, self.stderr) if m), None)
+            if unknown:  # click's usage error: an engine from before this add-on's options
+                return (f"the engine is older than this add-on (it does not know {unknown}): update it "
+                        "(Install engine, or pip install --upgrade normalgen)")
             if self.returncode < 0 or self.returncode in (137, 139, -9, -11):
                 reason = f"the engine was killed (exit {self.returncode}; out of memory?)"
             else:
@@ -260,6 +265,9 @@ class RunState:
             tail = _last_meaningful(self.stderr)
             return "the engine wrote no normal map" + (f": {tail}" if tail else "")
         return None
+
+
+_NO_SUCH_OPTION = re.compile(r"no such option:? '?(--[\w-]+)", re.IGNORECASE)
 
 
 def _last_meaningful(lines: list) -> str:

@@ -118,7 +118,19 @@ def test_run_state_failure_messages():
     st.add_stderr("Traceback (most recent call last):")
     st.add_stderr("error: no such option: --frobnicate")
     st.returncode = 2
-    assert st.failure_message() == "the engine failed (exit 2): error: no such option: --frobnicate"
+    assert st.failure_message() == ("the engine is older than this add-on (it does not know --frobnicate): update "
+                                    "it (Install engine, or pip install --upgrade normalgen)")
+
+    st = engine.RunState()  # what click says today, to an engine from before --ignore-orientation
+    st.add_stderr("Usage: normalgen convert [OPTIONS] INPUTS...")
+    st.add_stderr("Error: No such option: --ignore-orientation")
+    st.returncode = 2
+    assert "it does not know --ignore-orientation" in st.failure_message()
+
+    st = engine.RunState()
+    st.add_stderr("error: --strength must be between 0 and 100.")
+    st.returncode = 2
+    assert st.failure_message() == "the engine failed (exit 2): error: --strength must be between 0 and 100."
 
     st = engine.RunState()
     st.returncode = -9
@@ -233,7 +245,7 @@ def test_engine_run_success_and_cleanup(tmp_path):
     assert not job.exists()
 
 
-@pytest.mark.parametrize("mode,needle", [("error", "too small"), ("crash", "killed"), ("usage", "no such option")])
+@pytest.mark.parametrize("mode,needle", [("error", "too small"), ("crash", "killed"), ("usage", "older than this add-on")])
 def test_engine_run_failures(tmp_path, monkeypatch, mode, needle):
     monkeypatch.setenv("NORMALGEN_FAKE_MODE", mode)
     (tmp_path / "out").mkdir()

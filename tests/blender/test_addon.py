@@ -814,7 +814,7 @@ def test_missing_engine_reports_and_changes_nothing(photo, addon, tmp_path):
 
 
 @pytest.mark.parametrize("mode,message", [("error", "the photo is too small to convert"),
-                                          ("crash", "killed"), ("usage", "no such option")])
+                                          ("crash", "killed"), ("usage", "the engine is older than this add-on")])
 def test_engine_failures_report_and_change_nothing(photo, addon, fake_engine, monkeypatch, mode, message):
     addon.engine_path = fake_engine
     monkeypatch.setenv("NORMALGEN_FAKE_MODE", mode)
