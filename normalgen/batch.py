@@ -411,6 +411,7 @@ def convert_file(
     want_height = job.height_output is not None and (options.overwrite or not os.path.lexists(job.height_output))
     if not (want_normal or want_height):
         return FileResult(job.input, "skipped", job.output, job.height_output, message="exists")
+    wrote_normal = False
     try:
         from normalgen.inference import generate_height_map, generate_normal_map
 
@@ -434,10 +435,13 @@ def convert_file(
             write_normal_map(
                 job.output, normals, convention=options.convention, bit_depth=options.bit_depth, overwrite=options.overwrite
             )
+            wrote_normal = True  # a race on the height map below still counts this map
         if want_height:
             height = generate_height_map(normals, convention=options.convention, seamless=options.seamless)
             write_height_map(job.height_output, height, bit_depth=height_bit_depth(options), overwrite=options.overwrite)
     except OutputExistsError:  # another run (a second terminal, a farm) wrote it meanwhile
+        if wrote_normal:  # ours landed; only the height map was written by the other run
+            return FileResult(job.input, "converted", job.output, job.height_output)
         return FileResult(job.input, "skipped", job.output, job.height_output, message="exists")
     except NormalgenError as e:
         return FileResult(job.input, "failed", message=str(e))

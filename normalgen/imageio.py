@@ -452,11 +452,11 @@ def _apply_orientation(a: np.ndarray, orientation: int) -> np.ndarray:
     elif orientation == 4:
         a = a[::-1]
     elif orientation == 5:
-        a = a.transpose(1, 0, 2)
+        a = np.swapaxes(a, 0, 1)  # (H, W) or (H, W, C)
     elif orientation == 6:
         a = np.rot90(a, k=-1)
     elif orientation == 7:
-        a = a[::-1, ::-1].transpose(1, 0, 2)
+        a = np.swapaxes(a[::-1, ::-1], 0, 1)
     elif orientation == 8:
         a = np.rot90(a, k=1)
     return np.ascontiguousarray(a)

@@ -374,6 +374,24 @@ def test_an_output_another_run_writes_meanwhile_is_skipped_not_failed(tmp_path, 
     assert (tmp_path / "a_normal.png").read_bytes() == b"written by the other run"
 
 
+def test_a_height_map_another_run_writes_meanwhile_still_counts_our_normal_map(tmp_path, monkeypatch):
+    import normalgen.imageio as imageio
+
+    photo(tmp_path / "a.png")
+    real = imageio._encode
+
+    def other_run_writes_the_height_map_first(path, *a, **kw):
+        if path.name.startswith("a_height"):
+            path.write_bytes(b"written by the other run")
+        return real(path, *a, **kw)
+
+    monkeypatch.setattr(imageio, "_encode", other_run_writes_the_height_map_first)
+    summary = run([tmp_path / "a.png"], sobel(height=True), reporter=Recorder())
+    assert (summary.converted, summary.skipped, summary.failed) == (1, 0, 0)  # our normal map landed
+    assert read_normal_map(tmp_path / "a_normal.png").shape[:2] == (24, 32)
+    assert (tmp_path / "a_height.png").read_bytes() == b"written by the other run"
+
+
 @pytest.fixture
 def locked(tmp_path):
     """chmod 000 on a folder, undone afterwards; skipped where permissions are not enforced
