@@ -360,7 +360,8 @@ def is_ours(path: str, owner: tuple, current_image=None) -> bool:
         return record == (owner, _stat(path))
     for image in _our_images_at(path):  # written in an earlier session, saved in the .blend
         if image_owner(image) == owner:  # ours only while the file is as we wrote it (not edited since)
-            return image.get(TAG_FILE) == _stat_tag(path)
+            recorded = image.get(TAG_FILE)
+            return recorded is None or recorded == _stat_tag(path)  # None: made before the record existed
         if image == current_image and image_owner(image) == (None, None):  # made by an older version
             return True
     return False

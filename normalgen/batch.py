@@ -196,10 +196,12 @@ def _walk_folder(folder: Path, recursive: bool) -> tuple[list[Path], list[str]]:
         except OSError as e:
             return [], [_cannot_read(folder, e)]
         for p in entries:
+            if not _is_photo_name(p):  # not an input (a sub-folder too, without -r): never asked about
+                continue
             kind, problem = _kind(p)
             if problem:  # a link into a folder this user cannot read: that entry, not the whole folder
                 problems.append(problem)
-            elif kind == "file" and _is_photo_name(p):
+            elif kind == "file":
                 found.append(p)
         return found, problems
 
@@ -302,7 +304,8 @@ def _expand_glob(pattern: str, options: ConvertOptions, out_dir: Path | None) ->
     for m in map(Path, matches):
         kind, problem = _kind(m)
         if problem:
-            problems.append(problem)
+            if _is_photo_name(m):  # an input this user cannot read; anything else is not an input
+                problems.append(problem)
         elif kind == "file" and _is_photo_name(m):
             files.append(m)
         elif kind == "dir":

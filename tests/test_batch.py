@@ -474,14 +474,16 @@ def _raising_for(monkeypatch, name: str):
 
 def test_one_unreadable_entry_does_not_lose_the_rest_of_its_folder(tmp_path, monkeypatch):
     photo(tmp_path / "lib" / "a.png")
-    (tmp_path / "lib" / "link").mkdir()
-    _raising_for(monkeypatch, "link")
+    photo(tmp_path / "lib" / "b.png")  # as if a link to a photo this user cannot read
+    (tmp_path / "lib" / "notes.txt").write_text("x")  # not an input: never reported, readable or not
+    (tmp_path / "lib" / "deep").mkdir()  # without -r not entered, so not reported either
+    for name in ("b.png", "notes.txt", "deep"):
+        _raising_for(monkeypatch, name)
+    cannot = f"cannot read {tmp_path / 'lib' / 'b.png'}: permission denied."
     found = find_inputs([tmp_path / "lib"], sobel())
-    assert [(f.path.name, f.problem) for f in found] == [
-        ("lib", f"cannot read the folder {tmp_path / 'lib' / 'link'}: permission denied."), ("a.png", None)]
+    assert [(f.path.name, f.problem) for f in found] == [("lib", cannot), ("a.png", None)]
     found = find_inputs([str(tmp_path / "lib" / "*")], sobel())  # the same through a glob
-    assert sorted(f.problem or f.path.name for f in found) == [
-        "a.png", f"cannot read the folder {tmp_path / 'lib' / 'link'}: permission denied."]
+    assert sorted(f.problem or f.path.name for f in found) == ["a.png", cannot]
 
 
 def test_a_glob_below_an_unreadable_folder_is_one_sentence_not_a_crash(tmp_path, monkeypatch):

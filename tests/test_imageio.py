@@ -553,3 +553,12 @@ def test_an_exr_normal_map_without_openexr_is_one_sentence(tmp_path):
     path.write_bytes(b"\x76\x2f\x31\x01" + bytes(60))  # the EXR magic number, then nothing usable
     with pytest.raises(ImageError, match="EXR file, which this OpenCV build cannot read"):
         read_normal_map(path)
+
+
+def test_orientation_to_upright_turns_grey_arrays_as_it_turns_colour_ones():
+    from normalgen.imageio import orientation_to_upright
+
+    rgb = np.arange(2 * 3 * 3).reshape(2, 3, 3)
+    for orientation in range(1, 9):
+        assert np.array_equal(orientation_to_upright(rgb[..., 0], orientation),
+                              orientation_to_upright(rgb, orientation)[..., 0]), orientation

@@ -107,7 +107,10 @@ def relight_dataset(data, out, per_pair: int = 4, seed: int = 0, light_mode: str
     out = Path(out)
     pairs, warnings = find_pairs(data)
     inside = out.resolve()
+    found = len(pairs)
     pairs = [p for p in pairs if inside not in p.color.resolve().parents]  # not our own photos again
+    if found and not pairs:
+        raise ValueError(f"all {found} pairs found are inside --out {out}; give --out a folder outside the data")
     if not pairs:
         raise ValueError("no pairs found in " + ", ".join(map(str, data))
                          + (f": {warnings[0]}" if warnings else ""))

@@ -546,6 +546,16 @@ def test_a_map_edited_between_sessions_is_kept(photo):
     assert Path(bpy.path.abspath(_normal_image(mat).filepath)).name == "rock_normal.001.png"
 
 
+def test_a_map_from_before_the_file_record_is_still_ours(photo):
+    mat, *_ = build_material(bpy.data.images.load(str(photo)))
+    assert generate(strength=1.0) == {"FINISHED"}
+    material_mod = sys.modules["bl_ext.user_default.normalgen.material"]
+    del _normal_image(mat)[material_mod.TAG_FILE]  # as the add-on wrote it before it kept a record
+    material_mod._written.clear()
+    assert generate(strength=2.0) == {"FINISHED"}
+    assert sorted(os.listdir(photo.parent)) == ["rock.png", "rock_normal.png"]  # updated, no .001
+
+
 def test_engine_photo_extensions_match_the_engine(real_engine):
     mod = sys.modules["bl_ext.user_default.normalgen"]
     python = Path(real_engine).parent / "python"

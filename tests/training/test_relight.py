@@ -74,3 +74,6 @@ def test_a_rerun_with_other_lights_is_refused_and_the_output_is_not_read_again(t
     with pytest.raises(ValueError, match="--seed 1"):
         relight_dataset([lib], out, per_pair=2, seed=2)
     assert sorted(p.name for p in out.rglob("*_color.png")) == ["rock_0_color.png", "rock_1_color.png"]
+
+    with pytest.raises(ValueError, match="all 2 pairs found are inside --out"):
+        relight_dataset([out], out, per_pair=1, seed=1)  # its own output folder as data

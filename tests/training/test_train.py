@@ -444,3 +444,14 @@ def test_from_names_both_shipped_models():
     assert _init_path("pretrained-lit") == CANONICAL_MODEL_PATH
     assert "lit from any side" in describe_init("pretrained")
     assert "lit from the right" in describe_init("pretrained-lit")
+
+
+def test_an_interrupt_before_the_first_epoch_names_the_starting_model_when_it_was_written(tmp_path):
+    from normalgen_training.cli import _interrupted_note
+
+    run = tmp_path / "run"
+    assert _interrupted_note(str(run)) == f"interrupted before the first epoch ended; nothing was kept in {run}."
+    run.mkdir()
+    (run / "best.keras").write_bytes(b"")  # with --val: the starting model, written before epoch 1
+    assert _interrupted_note(str(run)) == (f"interrupted before the first epoch ended; {run / 'best.keras'} is the "
+                                           "starting model, unchanged.")
