@@ -11,11 +11,11 @@ import os
 import signal
 import subprocess
 import sys
-import traceback
 
 import bpy
 
 from . import engine
+from .modal_ui import clear_status, remove_timer, report_unexpected
 from .preferences import addon_prefs, private_venv_dir, user_dir
 
 _TIMER_STEP = 0.25
@@ -159,26 +159,15 @@ class NORMALGEN_OT_install_engine(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def _end(self, context):
-        timer, self._timer = getattr(self, "_timer", None), None
-        if timer is not None:
-            try:
-                context.window_manager.event_timer_remove(timer)
-            except (AttributeError, ReferenceError, RuntimeError, ValueError):
-                pass
-        try:
-            self._workspace.status_text_set(None)
-        except (AttributeError, ReferenceError, RuntimeError, TypeError):
-            pass
+        remove_timer(context, self)
+        clear_status(context, self._workspace)
 
     def modal(self, context, event):
         try:
             return self._modal(context, event)
         except Exception as exc:  # never leave pip, the timer or the status bar behind
             self.cancel(context)
-            traceback.print_exc()
-            self.report({"ERROR"}, f"Install engine stopped on an unexpected error ({type(exc).__name__}: "
-                                   f"{exc}); the details are in the system console")
-            return {"CANCELLED"}
+            return report_unexpected(self, "Install engine", exc)
 
     def _modal(self, context, event):
         if event.type == "ESC" and event.value == "PRESS":

@@ -318,7 +318,7 @@ def _ensure_node(tree, role, source_name, bl_idname, location):
 
 def _same_path(a: str, b: str) -> bool:
     try:
-        return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+        return _path_key(a) == _path_key(b)
     except (OSError, ValueError):
         return False
 

@@ -6,12 +6,12 @@ import os
 import shutil
 import tempfile
 import threading
-import traceback
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty
 
 from . import engine, material
+from .modal_ui import clear_status, remove_timer, report_unexpected
 from .preferences import LIGHT_ITEMS, METHOD_ITEMS, addon_prefs, resolve_engine
 
 _TIMER_STEP = 0.1
@@ -23,35 +23,6 @@ _state = {"running": False}
 def _bar(fraction: float, width: int = 20) -> str:
     filled = int(round(max(0.0, min(1.0, fraction)) * width))
     return "[" + "#" * filled + "-" * (width - filled) + "]"
-
-
-def _clear_status(context, workspace):
-    """Remove our status-bar text and redraw, tolerating a window or workspace that went away."""
-    try:
-        workspace.status_text_set(None)
-    except (AttributeError, ReferenceError, RuntimeError, TypeError):
-        pass
-    for area in getattr(context.screen, "areas", ()):
-        area.tag_redraw()
-
-
-def _remove_timer(context, op):
-    """Remove the operator's event timer once (a second call does nothing)."""
-    timer, op._timer = getattr(op, "_timer", None), None
-    if timer is None:
-        return
-    try:
-        context.window_manager.event_timer_remove(timer)
-    except (AttributeError, ReferenceError, RuntimeError, ValueError):
-        pass
-
-
-def _report_unexpected(op, exc) -> set:
-    """One clear error for a bug in the add-on, the traceback in the system console."""
-    traceback.print_exc()
-    op.report({"ERROR"}, f"normalgen stopped on an unexpected error ({type(exc).__name__}: {exc}); "
-                         "the details are in the system console")
-    return {"CANCELLED"}
 
 
 class _Job:
@@ -224,15 +195,15 @@ class NORMALGEN_OT_generate_normal_map(bpy.types.Operator):
 
     def _cleanup_modal(self, context):
         _state["running"] = False
-        _remove_timer(context, self)
-        _clear_status(context, self._workspace)
+        remove_timer(context, self)
+        clear_status(context, self._workspace)
 
     def modal(self, context, event):
         try:
             return self._modal(context, event)
         except Exception as exc:  # never leave the engine, the timer or the status bar behind
             self.cancel(context)
-            return _report_unexpected(self, exc)
+            return report_unexpected(self, "normalgen", exc)
 
     def _modal(self, context, event):
         job = self._job
@@ -326,12 +297,12 @@ class NORMALGEN_OT_test_engine(bpy.types.Operator):
             return self._report_info(context, self._result[0])
         except Exception as exc:
             self.cancel(context)
-            return _report_unexpected(self, exc)
+            return report_unexpected(self, "normalgen", exc)
 
     def cancel(self, context):
         # The probe thread is a daemon that ends with its subprocess; only our timer and text go.
-        _remove_timer(context, self)
-        _clear_status(context, self._workspace)
+        remove_timer(context, self)
+        clear_status(context, self._workspace)
 
 
 classes = (NORMALGEN_OT_generate_normal_map, NORMALGEN_OT_test_engine)

@@ -10,7 +10,8 @@ is a cosine transform (DCT-II) of h and sine transforms (DST-II) of the slopes o
 so it is solved that way: a quarter of the pixels, about a quarter of the memory and time. (The
 mirrored FFT also kept the slopes' Nyquist terms, which the sine transforms leave out, so the two
 are close, not equal: within about 1e-4 of the height's range on smooth slopes, and within
-0.1-0.3% on pixel-rough ones, more on a few rows or an odd small size, up to 4% was seen.) Height is only defined up to an offset and a scale, so it is returned stretched to [0, 1].
+0.1-0.3% on pixel-rough ones, more on a few rows or an odd small size, up to 4% was seen.)
+Height is only defined up to an offset and a scale, so it is returned stretched to [0, 1].
 """
 
 from __future__ import annotations

@@ -162,7 +162,8 @@ def _read_stored(path: Path, max_pixels: int | None) -> tuple[np.ndarray, int]:
         with _open_header(path) as img:
             _check_pixel_limit(path, img.size, max_pixels)
             if img.format == "TIFF":
-                rgb, orientation = _decode_tiff(path, img), _tiff_orientation(path)
+                orientation = _tiff_orientation(path)
+                rgb = _decode_tiff(path, img, orientation)
             else:
                 rgb = _decode(path, img)
                 # After decoding: PNG's getexif() loads the pixels, and _orientation swallows its errors.
@@ -179,14 +180,14 @@ def _decode(path: Path, img: Image.Image) -> np.ndarray:
     return _decode_high_bit_depth(path, img) if _bits_per_sample(path, img) > 8 else _decode_with_pillow(path, img)
 
 
-def _decode_tiff(path: Path, img: Image.Image) -> np.ndarray:
+def _decode_tiff(path: Path, img: Image.Image, orientation: int) -> np.ndarray:
     """A TIFF's pixels on its stored grid.
 
     Pillow (13 at least, and wrongly for some grey images) and OpenCV (whatever the flags) both
     turn a TIFF by its Orientation tag while decoding. Both are handed the file with the tag set
     to 1 instead (`_imdecode` does it for OpenCV), which works whatever their versions; the
-    caller applies the orientation itself, once."""
-    if _tiff_orientation(path) == 1 or _bits_per_sample(path, img) > 8:
+    caller applies `orientation` (the file's tag) itself, once."""
+    if orientation == 1 or _bits_per_sample(path, img) > 8:
         return _decode(path, img)
     data = _file_bytes(path)
     _clear_tiff_orientation(data)
@@ -306,9 +307,6 @@ def _orientation(img: Image.Image) -> int:
     except Exception:  # a broken EXIF block must not make a readable photo unreadable
         return 1
     return value if 1 <= value <= 8 else 1
-
-
-_INVERSE_ORIENTATION = {6: 8, 8: 6}  # the other six are their own inverse
 
 
 def _tiff_orientation(path: Path) -> int:
@@ -470,7 +468,6 @@ def _apply_orientation(a: np.ndarray, orientation: int) -> np.ndarray:
 class OutputExistsError(OutputError):
     """The target exists and overwrite is off: before the write, or made by someone else while
     this one was writing (two runs into one folder)."""
-
 
 
 def exr_available() -> bool:

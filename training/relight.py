@@ -34,7 +34,7 @@ from normalgen.preprocess import srgb_to_linear
 from . import camera, shading
 from .pair_loading import load_pair, skip_reason
 from .pairing import Pair, classify, find_pairs
-from .synth import write_pair
+from .synth import read_index, write_index, write_pair
 
 _INDEX_HEADER = "id\tkind\tlighting\tslope_deg\tlight_azimuth\tlight_elevation\tsource"
 
@@ -49,16 +49,16 @@ def relight_pair(photo: np.ndarray, normals: np.ndarray, rng: np.random.Generato
     lighting = shading.random_lighting(rng, light_mode)
     radiance = shading.shade(albedo, normals, height, lighting, roughness=rng.uniform(0.25, 1.0),
                              specular=rng.uniform(0.02, 0.08))
-    tilt = np.sqrt(np.maximum(1.0 - np.clip(normals[..., 2], -1.0, 1.0) ** 2, 0.0)) / np.maximum(normals[..., 2], 1e-3)
+    slope = np.hypot(normals[..., 0], normals[..., 1]) / np.maximum(normals[..., 2], 1e-3)  # tan of the tilt
     meta = {"lighting": lighting.name, "light_azimuth": round(shading.key_azimuth(lighting), 1),
             "light_elevation": round(shading.key_elevation(lighting), 1),
-            "slope_deg": round(float(np.degrees(np.arctan(np.sqrt(np.mean(tilt ** 2))))), 2)}
+            "slope_deg": round(float(np.degrees(np.arctan(np.sqrt(np.mean(slope ** 2))))), 2)}
     return camera.develop(radiance, rng), meta
 
 
 def _asset_name(pair: Pair) -> str:
-    """A file-name-safe name for a pair's photos: its pairing key (Bricks076_1K, rock_wall_2k)."""
-    key = classify(pair.color)[0] if classify(pair.color) else pair.name
+    """A file-name-safe name for a pair's photos: its pairing key (bricks076_1k, rock_wall_2k)."""
+    key = classify(pair.color)[0]  # a pair's photo always classifies
     return re.sub(r"[^\w.-]+", "_", key).strip("._") or "pair"
 
 
@@ -82,19 +82,6 @@ def _safe_group(group: str) -> Path:
     return Path(*parts) if parts else Path(".")
 
 
-def _read_rows(index: Path) -> dict[str, str]:
-    try:
-        lines = index.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return {}
-    return {line.split("\t", 1)[0]: line for line in lines[1:] if line.count("\t") == 6}
-
-
-def _write_rows(index: Path, rows: dict[str, str]) -> None:
-    table = _INDEX_HEADER + "\n" + "".join(rows[k] + "\n" for k in sorted(rows))
-    atomic_write_bytes(index, table.encode("utf-8"), overwrite=True)
-
-
 def relight_dataset(data, out, per_pair: int = 4, seed: int = 0, light_mode: str = "any", max_side: int = 1024,
                     progress=None) -> tuple[int, list[str]]:
     """Render `per_pair` lit photos of every pair under the `data` folders into `out`.
@@ -116,10 +103,9 @@ def relight_dataset(data, out, per_pair: int = 4, seed: int = 0, light_mode: str
                          + (f": {warnings[0]}" if warnings else ""))
     _check_settings(out, {"seed": seed, "light": light_mode, "max_side": max_side})
     written, total, done = 0, len(pairs) * per_pair, 0
-    rows_by_index: dict[Path, dict[str, str]] = {}
+    rows_by_folder: dict[Path, dict[str, str]] = {}
     for pair, folder, name in _plan(pairs, out):
-        index = folder / "index.tsv"
-        rows = rows_by_index.setdefault(index, _read_rows(index))
+        rows = rows_by_folder.setdefault(folder, read_index(folder / "index.tsv"))
         todo = [k for k in range(per_pair) if not _kept(folder, f"{name}_{k}", rows)]
         if todo:
             try:
@@ -137,7 +123,7 @@ def relight_dataset(data, out, per_pair: int = 4, seed: int = 0, light_mode: str
                 rows[f"{name}_{k}"] = (f"{name}_{k}\t{pair.group}\t{meta['lighting']}\t{meta['slope_deg']}\t"
                                        f"{meta['light_azimuth']}\t{meta['light_elevation']}\t{pair.color.name}")
                 written += 1
-            _write_rows(index, rows)
+            write_index(folder, rows, _INDEX_HEADER)
         done += per_pair
         if progress:
             progress(done, total)

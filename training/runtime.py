@@ -1,8 +1,9 @@
 """Where and how training runs: backend, devices, precision, XLA and the distribution strategy.
 
-- GPU (TensorFlow): mixed precision (bfloat16; float16 on GPUs older than Ampere) and XLA; several GPUs (or a CPU split into logical
-  devices) through `tf.distribute.MirroredStrategy`; several machines (`TF_CONFIG` naming more
-  than one machine: `cluster.py`) through `MultiWorkerMirroredStrategy`, trained by `multi_worker.fit`.
+- GPU (TensorFlow): mixed precision (bfloat16; float16 on GPUs older than Ampere) and XLA; several
+  GPUs (or a CPU split into logical devices) through `tf.distribute.MirroredStrategy`; several
+  machines (`TF_CONFIG` naming more than one machine: `cluster.py`) through
+  `MultiWorkerMirroredStrategy`, trained by `multi_worker.fit`.
 - CPU: `mixed_bfloat16` when the CPU has AVX512-BF16/AMX (measured 1.5x faster here), else
   float32; no XLA (it was slower on CPU here).
 - JAX / PyTorch backends: a single device, the same model and data code.

@@ -159,10 +159,10 @@ def made_from(row: str, pair_seed: int) -> bool:
     return row.rsplit("\t", 1)[-1] == str(pair_seed)
 
 
-def _write_index(out: Path, rows: dict[str, str]) -> None:
+def write_index(out: Path, rows: dict[str, str], header: str = _INDEX_HEADER) -> None:
     """Write OUT/index.tsv with `rows` sorted by id, atomically."""
     order = sorted(rows, key=lambda name: (int(name) if name.isdigit() else -1, name))
-    table = _INDEX_HEADER + "\n" + "".join(rows[name] + "\n" for name in order)
+    table = header + "\n" + "".join(rows[name] + "\n" for name in order)
     atomic_write_bytes(out / "index.tsv", table.encode(), overwrite=True)
 
 
@@ -282,7 +282,7 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
         rows[row.split("\t", 1)[0]] = row
         finished += 1
         if finished % _INDEX_EVERY == 0:
-            _write_index(out, rows)
+            write_index(out, rows)
         if progress:
             progress(finished, count)
 
@@ -295,5 +295,5 @@ def write_dataset(out_dir, count: int, size: int = 256, seed: int = 0, start: in
     else:
         for item in work:
             done(_write_one(item))
-    _write_index(out, rows)
+    write_index(out, rows)
     return out

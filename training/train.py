@@ -157,9 +157,9 @@ def _load_init_model(init: str) -> keras.Model:
     if init == "scratch":
         return None
     path = _init_path(init)
-    if Path(path).is_dir() and (Path(path) / "best.keras").is_file():
-        raise TrainError(f"{path} is a folder: give a model file, such as {Path(path) / 'best.keras'}")
-    if not Path(path).is_file():
+    if path.is_dir() and (path / "best.keras").is_file():
+        raise TrainError(f"{path} is a folder: give a model file, such as {path / 'best.keras'}")
+    if not path.is_file():
         raise TrainError(f"model to start from not found: {path} (use --from scratch to train a new one)")
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("float32")
