@@ -25,7 +25,7 @@ METHODS = ("model", "sobel")
 LIGHT_SIDES = ("auto", "right", "top", "left", "bottom")  # normalgen convert --light-from
 # The photo files the engine reads. Kept in sync by hand with normalgen.imageio.PHOTO_EXTENSIONS (the
 # add-on never imports normalgen; tests/blender/test_addon.py checks the two lists are equal). Blender
-# reads more (EXR, HDR, ...): those images are exported from Blender's pixels as a PNG first.
+# reads more (EXR, HDR, ...): those images are exported from Blender's pixels first (as Targa).
 PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".tga", ".webp")
 
 # Variables that Blender (or a user's shell for Blender) may set for *its* Python and that would break

@@ -137,7 +137,7 @@ def source_file(image) -> str | None:
 
 
 def export_source(image, folder: str) -> str:
-    """Write the image's pixels (packed, generated, unsaved or edited) to a PNG/file in ``folder``.
+    """Write the image's pixels (packed, generated, unsaved or edited) to a file in ``folder``.
 
     Raises RuntimeError with a one-line reason when Blender has no pixels for it.
     """
@@ -160,7 +160,11 @@ def export_source(image, folder: str) -> str:
             pass
     if not image.has_data or image.size[0] == 0 or image.size[1] == 0:
         raise RuntimeError(f"The image {image.name!r} has no pixels that Blender can read")
-    path = os.path.join(folder, stem + ".png")
+    # Uncompressed 8-bit Targa: this runs on the UI thread, and at 4096² Blender's PNG encoder froze
+    # it for 2.3 s (byte image) to 4.2 s (float, 16-bit), this whole function for 0.4 and 0.8 s
+    # (benchmarks/addon_export.py). A byte image's pixels are the same either way; a float image's
+    # lose its 16-bit precision, which moved maps by 0.26° on average (8-bit photos, as most are).
+    path = os.path.join(folder, stem + ".tga")
     # Copy the pixels into a throw-away image and save that: Image.save(filepath=...) on the source
     # itself would turn a generated image into a file image on 4.2 (save_copy only came later).
     width, height = image.size
@@ -171,7 +175,7 @@ def export_source(image, folder: str) -> str:
             tmp.colorspace_settings.name = image.colorspace_settings.name
         tmp.pixels.foreach_set(values)
         tmp.filepath_raw = path
-        tmp.file_format = "PNG"
+        tmp.file_format = "TARGA_RAW"
         tmp.save()
     finally:
         bpy.data.images.remove(tmp)
