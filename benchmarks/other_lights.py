@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from shading_vs_cycles import cycles  # noqa: E402
 
-from normalgen.imageio import atomic_write_bytes  # noqa: E402
+from normalgen.atomic_files import atomic_write_bytes  # noqa: E402
 from normalgen.vectors import normals_from_height  # noqa: E402
 from normalgen_training import camera, heightfields  # noqa: E402
 from normalgen_training.synth import write_pair  # noqa: E402

@@ -24,14 +24,12 @@ import traceback
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from normalgen.atomic_files import OutputExistsError, check_writable, is_temp_file
 from normalgen.errors import NormalgenError, OutputError, one_clause
 from normalgen.imageio import (
     DEFAULT_MAX_PIXELS,
     PHOTO_EXTENSIONS,
-    OutputExistsError,
     check_output_format,
-    check_writable,
-    is_temp_file,
     read_photo_as_stored,
     write_height_map,
     write_normal_map,

@@ -13,24 +13,16 @@ Which library does what, and why:
 Photos come back as float32 sRGB values in [0, 1], as stored (no linearisation: the network was
 trained on sRGB). Normal maps are *data*: RGB = (n + 1) / 2, never gamma-corrected either way.
 
-Every write is atomic: the bytes go to a hidden temp file in the target's own folder
-(``.name.tmp-XXXXXXXX.png``), are fsynced, then ``os.replace``d onto the target. A crash, a full
-disk or Ctrl-C leaves either the old file or the new one, never half of one, and no temp file.
-A kill the process cannot catch (SIGKILL, a power cut) can leave a temp file; the next write to
-that folder removes those over an hour old.
+Every write goes through `normalgen.atomic_files`: a crash never leaves half a map.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import os
-import re
-import secrets
 import struct
 import threading
-import time
 import warnings
 import zlib
 from pathlib import Path
@@ -43,17 +35,13 @@ os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
 import cv2  # noqa: E402
 from PIL import Image, UnidentifiedImageError  # noqa: E402
 
-from normalgen.errors import ImageError, OutputError  # noqa: E402
+from normalgen.atomic_files import OutputExistsError, atomic_write_bytes  # noqa: E402
+from normalgen.errors import ImageError, OutputError, one_clause  # noqa: E402
 from normalgen.vectors import check_convention, decode_rgb, encode_rgb, normal_map_problem, normalize  # noqa: E402
 
 DEFAULT_MAX_PIXELS = 16384 * 16384  # ~268 MP: larger than any texture photo, small enough for RAM
 PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".tga", ".webp")
 OUTPUT_FORMATS = {".png": 8, ".tif": 16, ".tiff": 16, ".exr": 32}  # extension -> default bits
-TEMP_MARKER = ".tmp-"  # hidden temp files are named ".<name>.tmp-<random><ext>"
-STALE_TEMP_SECONDS = 3600  # a temp file this old is left from a killed write: none takes that long
-_TEMP_NAME = re.compile(r"\..+" + re.escape(TEMP_MARKER) + r"[0-9a-f]{8}(\.[^.]*)?")
-_SWEPT_FOLDERS: set[str] = set()
-_SWEPT_LOCK = threading.Lock()
 
 _EXIF_ORIENTATION = 0x0112
 _PILLOW_LIMIT_LOCK = threading.Lock()
@@ -194,7 +182,7 @@ def _decode_tiff(path: Path, img: Image.Image, orientation: int) -> np.ndarray:
     try:
         stored = Image.open(io.BytesIO(data.tobytes()))
     except (UnidentifiedImageError, *_DECODE_ERRORS) as e:
-        raise ImageError(f"{path} is truncated or corrupt ({_reason(e)}).") from None
+        raise ImageError(f"{path} is truncated or corrupt ({one_clause(e)}).") from None
     with stored:
         return _decode_with_pillow(path, stored)
 
@@ -218,7 +206,7 @@ def _check_file(path: Path) -> None:
     except FileNotFoundError:
         raise ImageError(f"{path} does not exist.") from None
     except OSError as e:
-        raise ImageError(f"cannot read {path}: {_reason(e)}.") from None
+        raise ImageError(f"cannot read {path}: {one_clause(e)}.") from None
     if path.is_dir():
         raise ImageError(f"{path} is a folder, not an image.")
     if size == 0:
@@ -242,7 +230,7 @@ def _open_header(path: Path):
         except PermissionError:
             raise ImageError(f"cannot read {path}: permission denied.") from None
         except _DECODE_ERRORS as e:
-            raise ImageError(f"{path} has a corrupt header ({_reason(e)}).") from None
+            raise ImageError(f"{path} has a corrupt header ({one_clause(e)}).") from None
         try:
             yield img
         finally:
@@ -367,7 +355,7 @@ def _decode_with_pillow(path: Path, img: Image.Image) -> np.ndarray:
             img = img.convert("RGB")  # palette, L, LA, RGBA, CMYK (Adobe-inverted too), YCbCr, 1
         arr = np.array(img, dtype=np.uint8)  # a copy: the pixels must outlive the Pillow image
     except _DECODE_ERRORS as e:
-        raise ImageError(f"{path} is truncated or corrupt ({_reason(e)}).") from None
+        raise ImageError(f"{path} is truncated or corrupt ({one_clause(e)}).") from None
     return arr
 
 
@@ -380,7 +368,7 @@ def _decode_high_bit_depth(path: Path, img: Image.Image) -> np.ndarray:
             with Image.open(path) as fresh:  # verify needs an image straight from open
                 fresh.verify()
         except _DECODE_ERRORS as e:
-            raise ImageError(f"{path} is truncated or corrupt ({_reason(e)}).") from None
+            raise ImageError(f"{path} is truncated or corrupt ({one_clause(e)}).") from None
     return _opencv_to_rgb(_imdecode(path))
 
 
@@ -400,7 +388,7 @@ def _file_bytes(path: Path) -> np.ndarray:
     try:
         return np.fromfile(path, dtype=np.uint8)  # not cv2.imread: non-ASCII paths work everywhere
     except OSError as e:
-        raise ImageError(f"cannot read {path}: {_reason(e)}.") from None
+        raise ImageError(f"cannot read {path}: {one_clause(e)}.") from None
 
 
 @contextlib.contextmanager
@@ -463,11 +451,6 @@ def _apply_orientation(a: np.ndarray, orientation: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------------------------
-
-
-class OutputExistsError(OutputError):
-    """The target exists and overwrite is off: before the write, or made by someone else while
-    this one was writing (two runs into one folder)."""
 
 
 def exr_available() -> bool:
@@ -567,139 +550,3 @@ def _encode(path: Path, ext: str, bits: int, values: np.ndarray, to_unit) -> byt
             raise OutputError("EXR is not available in this OpenCV build; use the png or tif format.")
         raise OutputError(f"cannot encode {path} as {bits}-bit {ext[1:].upper()}.")
     return buf.tobytes()
-
-
-def temp_path_for(path: Path) -> Path:
-    """A hidden, unique sibling of `path`: same folder (so os.replace is atomic), same extension."""
-    return path.with_name(f".{path.name}{TEMP_MARKER}{secrets.token_hex(4)}{path.suffix}")
-
-
-def check_writable(folder) -> None:
-    """OutputError unless a new file can be made in `folder`: tried for real, with a hidden temp
-    file made and removed at once (permission bits, ACLs, read-only mounts, network shares and
-    Windows all answer the same way)."""
-    probe = temp_path_for(Path(folder) / "write-check")
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666))
-    except OSError as e:
-        raise OutputError(f"cannot write to the folder {folder}: {_reason(e)}.") from None
-    with contextlib.suppress(OSError):
-        os.unlink(probe)
-
-
-def is_temp_file(path) -> bool:
-    """Whether `path` is one of our in-progress temp files (hidden, with the temp marker)."""
-    name = Path(path).name
-    return name.startswith(".") and TEMP_MARKER in name
-
-
-def remove_stale_temps(folder) -> list[Path]:
-    """Remove this module's temp files in `folder` older than STALE_TEMP_SECONDS: what a write
-    killed before its cleanup (SIGKILL, a power cut) left. Returns what it removed; never raises."""
-    cutoff = time.time() - STALE_TEMP_SECONDS
-    removed = []
-    with contextlib.suppress(OSError), os.scandir(folder) as entries:
-        for entry in entries:
-            if not _TEMP_NAME.fullmatch(entry.name):
-                continue
-            with contextlib.suppress(OSError):
-                if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                    os.unlink(entry.path)
-                    removed.append(Path(entry.path))
-    return removed
-
-
-def _sweep_once(folder: Path) -> None:
-    """remove_stale_temps the first time this process writes to `folder` (not on every write: a
-    batch of thousands would list its output folder thousands of times)."""
-    key = os.path.abspath(folder)
-    with _SWEPT_LOCK:
-        if key in _SWEPT_FOLDERS:
-            return
-        _SWEPT_FOLDERS.add(key)
-    remove_stale_temps(folder)
-
-
-def atomic_write_bytes(path, data: bytes, *, overwrite: bool = False) -> None:
-    """Write `data` to `path` via a fsynced temp file in the same folder and an atomic rename.
-
-    With overwrite=False an existing target is never replaced, even one that appears while we
-    write (the final step is a hard link, which fails if the name is taken; on file systems
-    without hard links, an existence check and a rename). On any failure the temp file is removed
-    and OutputError (one sentence) is raised; KeyboardInterrupt also cleans up and propagates.
-    """
-    path = Path(path)
-    folder = path.parent
-    _sweep_once(folder)
-    tmp = None
-    try:
-        for _ in range(16):
-            candidate = temp_path_for(path)
-            try:
-                # 0o666 & ~umask: the result gets the same permissions as any new file.
-                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-            except FileExistsError:
-                continue
-            tmp = candidate
-            break
-        else:
-            raise OutputError(f"cannot create a temporary file in {folder}.")
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        _publish(tmp, path, overwrite)
-        tmp = None
-        _fsync_folder(folder)
-    except OSError as e:
-        raise _output_error(path, e) from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
-    if overwrite:
-        os.replace(tmp, path)
-        return
-    try:
-        os.link(tmp, path)  # atomic "create if absent"
-    except FileExistsError:
-        raise OutputExistsError(f"{path} already exists; pass --overwrite to replace it.") from None
-    except OSError:  # no hard links here (FAT, some network shares): check, then rename
-        if os.path.lexists(path):
-            raise OutputExistsError(f"{path} already exists; pass --overwrite to replace it.") from None
-        os.replace(tmp, path)
-        return
-    os.unlink(tmp)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); best effort, Windows has no directory fds."""
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _output_error(path: Path, e: OSError) -> OutputError:
-    folder = path.parent
-    if isinstance(e, PermissionError) or e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return OutputError(f"cannot write {path}: the folder {folder} is not writable ({_reason(e)}).")
-    if isinstance(e, (NotADirectoryError, FileNotFoundError)):
-        return OutputError(f"cannot write {path}: the folder {folder} does not exist or is not a folder.")
-    if e.errno == errno.ENOSPC:
-        return OutputError(f"cannot write {path}: no space left on the device.")
-    return OutputError(f"cannot write {path}: {_reason(e)}.")
-
-
-def _reason(e: BaseException) -> str:
-    """An exception's message as one short clause (no trailing period, no newlines)."""
-    text = getattr(e, "strerror", None) or str(e) or type(e).__name__
-    return " ".join(str(text).split()).rstrip(".")

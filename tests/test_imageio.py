@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from normalgen import imageio
+from normalgen import atomic_files, imageio
 from normalgen.errors import ImageError, OutputError
 from normalgen.imageio import read_normal_map, read_photo, write_height_map, write_normal_map
 from normalgen.vectors import angular_error_deg, normalize
@@ -37,7 +37,7 @@ def random_normals(h=6, w=9, seed=0):
 
 
 def no_temp_files(folder) -> bool:
-    return not [p for p in os.listdir(folder) if imageio.TEMP_MARKER in p]
+    return not [p for p in os.listdir(folder) if atomic_files.TEMP_MARKER in p]
 
 
 # ---------------------------------------------------------------- reading: formats
@@ -416,7 +416,7 @@ def test_failure_mid_write_leaves_no_half_file_and_no_temp(tmp_path, monkeypatch
     def broken_fsync(fd):
         raise exc
 
-    monkeypatch.setattr(imageio.os, "fsync", broken_fsync)
+    monkeypatch.setattr(atomic_files.os, "fsync", broken_fsync)
     with pytest.raises(OutputError if isinstance(exc, OSError) else KeyboardInterrupt) as e:
         write_normal_map(target, random_normals())
     if isinstance(exc, OSError):
@@ -431,7 +431,7 @@ def test_temp_files_a_killed_write_left_are_removed_by_the_next_write_there(tmp_
     other = [tmp_path / ".a.png.tmp-notmine.png", tmp_path / "a.png.tmp-0123abcd.png", tmp_path / ".keep"]
     for f in [old, fresh, *other]:
         f.write_bytes(b"x")
-    stale = os.stat(fresh).st_mtime - imageio.STALE_TEMP_SECONDS - 60
+    stale = os.stat(fresh).st_mtime - atomic_files.STALE_TEMP_SECONDS - 60
     for f in [old, *other]:
         os.utime(f, (stale, stale))
     write_normal_map(tmp_path / "n.png", random_normals())
@@ -441,7 +441,7 @@ def test_temp_files_a_killed_write_left_are_removed_by_the_next_write_there(tmp_
     os.utime(old, (stale, stale))
     write_normal_map(tmp_path / "m.png", random_normals())
     assert old.exists()
-    assert imageio.remove_stale_temps(tmp_path) == [old]
+    assert atomic_files.remove_stale_temps(tmp_path) == [old]
 
 
 def test_failed_overwrite_keeps_the_old_file(tmp_path, monkeypatch):
@@ -452,7 +452,7 @@ def test_failed_overwrite_keeps_the_old_file(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(imageio.os, "replace", broken_replace)
+    monkeypatch.setattr(atomic_files.os, "replace", broken_replace)
     with pytest.raises(OutputError, match="no space left"):
         write_normal_map(target, random_normals(seed=2), overwrite=True)
     assert target.read_bytes() == before
@@ -479,7 +479,7 @@ def test_read_only_folder(tmp_path, monkeypatch):
                 raise PermissionError(errno.EACCES, "Permission denied")
             return real_open(path, flags, *args, **kwargs)
 
-        monkeypatch.setattr(imageio.os, "open", denied)
+        monkeypatch.setattr(atomic_files.os, "open", denied)
     else:
         folder.chmod(0o500)
     try:

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from normalgen.height import integrate_normals
-from normalgen.imageio import atomic_write_bytes
+from normalgen.atomic_files import atomic_write_bytes
 from normalgen.preprocess import srgb_to_linear
 
 from . import camera, shading

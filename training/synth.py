@@ -18,8 +18,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from normalgen.atomic_files import atomic_write_bytes
 from normalgen.errors import NormalgenError, OutputError
-from normalgen.imageio import atomic_write_bytes, write_normal_map
+from normalgen.imageio import write_normal_map
 from normalgen.vectors import normalize, normals_from_height
 
 from . import albedo, camera, heightfields, shading

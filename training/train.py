@@ -20,7 +20,7 @@ import numpy as np
 from keras import ops
 
 from normalgen.errors import ModelError, OutputError, one_clause
-from normalgen.imageio import atomic_write_bytes, check_writable
+from normalgen.atomic_files import atomic_write_bytes, check_writable
 from normalgen.model import ModelConfig, build_model, config_of
 from normalgen.model_loading import load_model
 
