@@ -597,6 +597,30 @@ def test_exr_and_hdr_sources_are_exported_for_the_engine(tmp_path, fmt, ext, pac
     assert result.packed_file is not None and not (tmp_path / "plaster_normal.png").exists()
 
 
+def test_exported_float_pixels_are_blenders_own_png_export_at_8_bits(tmp_path):
+    # The engine gets a float image as an 8-bit Targa (fast on the UI thread): the same picture, the
+    # same way up and in the same colours as Blender's own (16-bit) PNG export, to within 8 bits.
+    material = sys.modules["bl_ext.user_default.normalgen.material"]
+    src = bpy.data.images.load(str(_float_image_file(tmp_path / "plaster.exr", "OPEN_EXR")))
+    src.pixels[0]  # load the pixels
+    px = np.array(src.pixels[:], dtype=np.float32).reshape(24, 32, 4)
+    px[:8, :, 0] = 1.5  # a bright band along the bottom rows, over white: clipped the same way
+    px[:, :4, 1] = 0.02  # a dark green stripe down the left side
+    src.pixels.foreach_set(px.ravel())
+    exported = material.export_source(src, str(tmp_path / "export"))
+    assert exported.endswith(".tga")
+    reference = bpy.data.images.new("reference", 32, 24, alpha=True, float_buffer=True)
+    reference.pixels.foreach_set(px.ravel())
+    reference.filepath_raw, reference.file_format = str(tmp_path / "reference.png"), "PNG"
+    reference.save()
+    # The values as stored in each file, top row first (a byte image's pixels are its stored bytes).
+    ours, theirs = blender_rgb(bpy.data.images.load(exported)), png_rgb(tmp_path / "reference.png")
+    assert ours.shape == theirs.shape == (24, 32, 3)
+    assert np.abs(ours - theirs).max() <= 1.0 / 255 + 1e-6
+    assert ours[-1, 10, 0] > 0.99 and ours[0, 10, 0] < 0.99  # bottom rows bright, top not: not flipped
+    assert ours[5, 1, 1] < ours[5, 20, 1]  # the stripe is on the left
+
+
 def test_relative_path_of_an_unsaved_blend_is_made_absolute(photo, monkeypatch):
     monkeypatch.chdir(photo.parent.parent)
     image = bpy.data.images.load(str(photo))
