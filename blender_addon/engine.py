@@ -127,6 +127,7 @@ def engine_env(extra: dict | None = None) -> dict:
 @dataclass
 class ConvertOptions:
     strength: float = 1.0
+    invert: bool = False
     seamless: bool = False
     method: str = "model"
     light_from: str = "auto"  # auto | right | top | left | bottom
@@ -163,6 +164,8 @@ def build_convert_args(exe: str, input_path: str, outdir: str, options: ConvertO
         args += ["--bit-depth", "16"]
     if method == "model" and options.light_from != "auto":
         args += ["--light-from", options.light_from]
+    if options.invert:  # only when asked: an engine from before --invert still runs everything else
+        args.append("--invert")
     if options.seamless:
         args.append("--seamless")
     if options.height:

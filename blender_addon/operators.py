@@ -16,7 +16,7 @@ from .preferences import LIGHT_ITEMS, METHOD_ITEMS, addon_prefs, resolve_engine
 
 _TIMER_STEP = 0.1
 # The operator's options that the sidebar's scene settings also hold (same names).
-OPTION_NAMES = ("strength", "seamless", "method", "light_from", "use_16bit", "height_map", "connect_displacement")
+OPTION_NAMES = ("strength", "invert", "seamless", "method", "light_from", "use_16bit", "height_map", "connect_displacement")
 _state = {"running": False}
 
 
@@ -46,6 +46,7 @@ class NORMALGEN_OT_generate_normal_map(bpy.types.Operator):
     bl_options = {"UNDO"}
 
     strength: FloatProperty(name="Strength", default=1.0, min=0.0, max=100.0, soft_max=10.0)
+    invert: BoolProperty(name="Invert", default=False)
     seamless: BoolProperty(name="Seamless", default=False)
     method: EnumProperty(name="Method", items=METHOD_ITEMS, default="MODEL")
     light_from: EnumProperty(name="Light from", items=LIGHT_ITEMS, default="AUTO")
@@ -71,6 +72,7 @@ class NORMALGEN_OT_generate_normal_map(bpy.types.Operator):
         model = bpy.path.abspath(prefs.model_path) if (prefs and prefs.model_path) else ""
         return engine.ConvertOptions(
             strength=self.strength,
+            invert=self.invert,
             seamless=self.seamless,
             method=self.method.lower(),
             light_from=self.light_from.lower(),

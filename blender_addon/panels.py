@@ -21,6 +21,7 @@ def draw_generate(layout, context):
         sub.enabled = settings.method == "MODEL"
         sub.prop(settings, "light_from")
         col.prop(settings, "strength")
+        col.prop(settings, "invert")
         col.prop(settings, "seamless")
         col.prop(settings, "use_16bit")
         col.prop(settings, "height_map")

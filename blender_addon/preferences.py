@@ -109,6 +109,8 @@ class NORMALGEN_SceneSettings(bpy.types.PropertyGroup):
 
     strength: FloatProperty(name="Strength", default=1.0, min=0.0, max=100.0, soft_max=10.0,
                             description="How strong the relief is")
+    invert: BoolProperty(name="Invert", default=False,
+                         description="Turn the relief inside out: what comes out raised is made sunk")
     seamless: BoolProperty(name="Seamless", default=False,
                            description="Make the normal map tile without seams")
     method: EnumProperty(name="Method", items=METHOD_ITEMS, default="MODEL")

@@ -52,6 +52,7 @@ class ConvertOptions:
     bit_depth: int | None = None  # None: the format's default (png 8, tif 16, exr 32-bit float)
     convention: str = "opengl"
     strength: float = 1.0
+    invert: bool = False  # turn the relief inside out
     seamless: bool = False
     method: str = "model"  # model | sobel
     detail: float | None = None  # None: generate_normal_map's default
@@ -423,6 +424,7 @@ def convert_file(
         normals = generate_normal_map(
             photo,
             strength=options.strength,
+            invert=options.invert,
             convention=options.convention,
             seamless=options.seamless,
             method=options.method,

@@ -232,6 +232,8 @@ def _make_reporter(mode: str, quiet: bool):
               help="Green up (OpenGL: Blender, Maya) or down (DirectX: Unreal, 3ds Max).")
 @click.option("--strength", type=click.FloatRange(0, MAX_STRENGTH), default=1.0, show_default=True,
               help="Scale the slopes: 0 is flat, above 1 exaggerates.")
+@click.option("--invert", is_flag=True, help="Turn the relief inside out: what comes out raised is made sunk "
+              "(for a photo read the wrong way round, e.g. light mortar read as raised by --method sobel).")
 @click.option("--seamless", is_flag=True, help="Wrap around the borders, so a tileable photo gives a tileable "
               "map (it does not make a photo that does not tile into one that does).")
 @click.option("--method", type=click.Choice(["model", "sobel"]), default="model", show_default=True,
@@ -257,7 +259,7 @@ def _make_reporter(mode: str, quiet: bool):
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; errors are still printed.")
 @click.option("--progress", "progress_mode", type=click.Choice(["bar", "json", "none"]), default="bar",
               show_default=True, help="json: one event object per line on stdout, for programs.")
-def convert(inputs, output_dir, recursive, suffix, fmt, bit_depth, convention, strength, seamless, method,
+def convert(inputs, output_dir, recursive, suffix, fmt, bit_depth, convention, strength, invert, seamless, method,
             detail, light_from, ignore_orientation, model_path, height, overwrite, max_megapixels, quiet, progress_mode):  # fmt: skip
     """Convert photos (files, folders, globs) into normal maps.
 
@@ -277,6 +279,7 @@ def convert(inputs, output_dir, recursive, suffix, fmt, bit_depth, convention, s
         bit_depth=None if bit_depth is None else int(bit_depth),
         convention=convention,
         strength=strength,
+        invert=invert,
         seamless=seamless,
         method=method,
         detail=detail,

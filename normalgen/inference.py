@@ -3,7 +3,8 @@
 `generate_normal_map` is what the CLI (and, through it, the Blender add-on) calls. With the
 network: normalise the whole photo (whole-image statistics, before any tiling), predict tile by
 tile, renormalise the blended vectors, apply strength, convert to the requested convention.
-With method="sobel": the classic luminance-as-height filter (`normalgen.sobel`).
+With method="sobel": the classic luminance-as-height filter (`normalgen.sobel`). `invert` turns
+the relief inside out, for a photo whose map reads raised where the surface is sunk.
 
 Memory: an 8192² photo is 805 MB per float32 RGB copy, so after normalisation the photo is
 dropped, and the finishing steps run in place, a band of rows at a time.
@@ -17,7 +18,7 @@ import numpy as np
 
 from normalgen.errors import ImageError, NormalgenError
 from normalgen.orientation import LIGHT_SIDES
-from normalgen.vectors import CONVENTIONS, apply_strength, check_strength, convert_convention, normalize
+from normalgen.vectors import CONVENTIONS, apply_strength, check_strength, convert_convention, invert_relief, normalize
 
 METHODS = ("model", "sobel")
 DEFAULT_TILE = 768  # 4096²: 6x6 tiles of 752², redundancy 1.21; 8192²: 12x12, 1.21
@@ -43,6 +44,7 @@ def generate_normal_map(
     detail: float = 0.5,
     tile_size: int | None = None,
     light_from: str = "auto",
+    invert: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Photo of a surface -> (H, W, 3) float32 unit normals in `convention` ("opengl"/"directx").
@@ -56,7 +58,9 @@ def generate_normal_map(
     light_from: where the light comes from in the photo, "auto" (find out) or a side of the
     picture, "right", "top", "left", "bottom". A side needs a model trained on photos lit from one
     side (with model None, the shipped one: `normalgen.pretrained.CANONICAL_MODEL_PATH`); "sobel"
-    does not use it. progress: called as progress(done, total) while the network runs.
+    does not use it. invert: turn the relief inside out (raised comes out sunk, and the height map
+    upside down), for photos the method reads the wrong way round. progress: called as
+    progress(done, total) while the network runs.
     Raises NormalgenError (ModelError, ImageError) for anything the caller can fix.
     """
     convention = _check_choice("convention", convention, CONVENTIONS)
@@ -72,7 +76,7 @@ def generate_normal_map(
         turn = 0
     else:
         normals, turn = _predict(image, model, seamless, tile_size, light_from, progress)
-    return _finish(normals, strength, convention, turn)
+    return _finish(normals, strength, convention, turn, invert=bool(invert))
 
 
 def generate_height_map(
@@ -183,14 +187,14 @@ def _predict(image, model, seamless, tile_size, light_from, progress) -> tuple[n
     return np.rot90(predicted, -turn), turn
 
 
-def _finish(normals: np.ndarray, strength: float, convention: str, turn: int = 0) -> np.ndarray:
+def _finish(normals: np.ndarray, strength: float, convention: str, turn: int = 0, *,
+            invert: bool = False) -> np.ndarray:
     """Renormalise, turn the vectors back by `turn` quarter turns (see `_predict`), apply strength,
-    convert OpenGL -> `convention`; in place, band by band."""
+    invert if asked, convert OpenGL -> `convention`; in place, band by band."""
     from normalgen.orientation import turn_vectors
 
     for top in range(0, normals.shape[0], _ROWS_PER_BAND):
         band = normals[top : top + _ROWS_PER_BAND]
-        band[...] = convert_convention(
-            apply_strength(normalize(turn_vectors(band, -turn)), strength), "opengl", convention
-        )
+        opengl = apply_strength(normalize(turn_vectors(band, -turn)), strength)
+        band[...] = convert_convention(invert_relief(opengl) if invert else opengl, "opengl", convention)
     return normals

@@ -116,6 +116,14 @@ def apply_strength(normals: np.ndarray, strength: float) -> np.ndarray:
     return normalize(np.concatenate([slope, np.ones_like(z)], axis=-1))
 
 
+def invert_relief(normals: np.ndarray) -> np.ndarray:
+    """Turn the relief inside out: negate every slope (X and Y), keep Z. What was raised comes out
+    sunk, as the normals of the negated height field; the same operation in either convention."""
+    n = np.array(normals, dtype=np.float32)
+    n[..., :2] *= -1.0
+    return n
+
+
 def angular_error_deg(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Per-pixel angle between two unit-vector fields, in degrees."""
     dot = np.sum(normalize(pred) * normalize(truth), axis=-1)

@@ -114,6 +114,20 @@ def test_convert_folder_then_rerun_skips_and_overwrite_replaces(tmp_path):
     assert out.stat().st_mtime_ns != before
 
 
+def test_invert_writes_the_map_of_the_sunk_relief(tmp_path):
+    photo(tmp_path / "p.png")
+    for name, extra in (("plain", ()), ("inverted", ("--invert",))):
+        r = invoke("convert", tmp_path / "p.png", "-o", tmp_path / name, "--method", "sobel", "--strength", "3",
+                    "--height", "--bit-depth", "16", *extra)
+        assert r.exit_code == 0, r.output
+    read = lambda *p: cv2.imread(str(tmp_path.joinpath(*p)), cv2.IMREAD_UNCHANGED).astype(np.float64) / 65535
+    plain, inverted = read("plain", "p_normal.png"), read("inverted", "p_normal.png")  # OpenCV: B, G, R
+    assert np.abs(plain[..., 1:] - 0.5).max() > 0.05  # there is relief to invert
+    np.testing.assert_allclose(inverted[..., 1:], 1.0 - plain[..., 1:], atol=2 / 65535)  # G and R mirrored
+    np.testing.assert_allclose(inverted[..., 0], plain[..., 0], atol=1 / 65535)  # B (Z) kept
+    np.testing.assert_allclose(read("inverted", "p_height.png"), 1.0 - read("plain", "p_height.png"), atol=1e-3)
+
+
 def test_a_folder_of_only_outputs_is_nothing_to_do(tmp_path):
     photo(tmp_path / "a_normal.png")
     r = invoke("convert", tmp_path, "--method", "sobel")

@@ -82,6 +82,21 @@ def test_strength_and_conventions(tiny_model, float32_only):
     np.testing.assert_allclose(dx, one * [1, -1, 1], atol=1e-6)
 
 
+@pytest.mark.parametrize("method", ["model", "sobel"])
+def test_invert_turns_the_height_map_upside_down(tiny_model, float32_only, method):
+    photo = smooth_photo((64, 64))
+    model = tiny_model if method == "model" else None
+    for convention in ("opengl", "directx"):
+        plain = generate_normal_map(photo, model=model, method=method, strength=1.5, convention=convention)
+        inverted = generate_normal_map(photo, model=model, method=method, strength=1.5, convention=convention,
+                                       invert=True)
+        np.testing.assert_allclose(inverted, plain * [-1, -1, 1], atol=1e-6)  # the slopes, after strength
+        high = generate_height_map(plain, convention=convention)
+        low = generate_height_map(inverted, convention=convention)
+        assert high.std() > 0.05
+        np.testing.assert_allclose(low, 1.0 - high, atol=1e-4)  # what was high is low
+
+
 def test_input_types_agree(tiny_model, float32_only):
     photo8 = (smooth_photo((40, 50)) * 255).round().astype(np.uint8)
     a = generate_normal_map(photo8, model=tiny_model)

@@ -11,6 +11,7 @@ from normalgen.vectors import (
     normal_map_problem,
     decode_rgb,
     encode_rgb,
+    invert_relief,
     normalize,
     normals_from_height,
 )
@@ -64,6 +65,17 @@ def test_strength():
             apply_strength(n, bad)
     steep = apply_strength(n, 100.0)  # the largest allowed: still finite unit vectors
     np.testing.assert_allclose(np.linalg.norm(steep, axis=-1), 1.0, atol=1e-5)
+
+
+def test_inverted_relief_is_the_negated_height_in_either_convention():
+    hill = gaussian_hill()
+    raised = normals_from_height(hill, scale=10.0, wrap=False)
+    sunk = normals_from_height(-hill, scale=10.0, wrap=False)
+    np.testing.assert_allclose(invert_relief(raised), sunk, atol=1e-6)
+    np.testing.assert_allclose(invert_relief(invert_relief(raised)), raised, atol=0)
+    dx = convert_convention(raised, "opengl", "directx")  # DirectX maps invert the same way
+    np.testing.assert_allclose(invert_relief(dx), convert_convention(sunk, "opengl", "directx"), atol=1e-6)
+    assert np.shares_memory(invert_relief(raised), raised) is False  # the caller's map is left alone
 
 
 def test_normal_map_problem_tells_real_maps_from_grey_black_and_inward_ones():

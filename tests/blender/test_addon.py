@@ -405,6 +405,17 @@ def test_16bit_is_a_float_image_matching_the_cli(photo, real_engine, tmp_path):
     assert np.abs(blender_rgb(result) - png_rgb(ref / "rock_normal.png")).max() < 1e-4
 
 
+def test_invert_wires_the_map_of_the_sunk_relief_as_the_cli_makes_it(photo, real_engine, tmp_path):
+    mat, tex, bsdf, _out = build_material(bpy.data.images.load(str(photo)))
+    assert generate(invert=True) == {"FINISHED"}
+    result = linked_from(linked_from(bsdf.inputs["Normal"]).inputs["Color"]).image
+    inverted = png_rgb(run_cli(real_engine, photo, tmp_path / "refi", "--method", "sobel", "--invert")
+                       / "rock_normal.png")
+    plain = png_rgb(run_cli(real_engine, photo, tmp_path / "refp", "--method", "sobel") / "rock_normal.png")
+    assert np.abs(blender_rgb(result) - inverted).max() < 1e-6
+    assert np.abs(inverted - plain).max() > 0.05  # the option made a difference
+
+
 def test_height_map_adds_an_unconnected_displacement(photo, real_engine, tmp_path):
     mat, tex, bsdf, out = build_material(bpy.data.images.load(str(photo)))
     assert generate(height_map=True) == {"FINISHED"}
@@ -912,7 +923,7 @@ def _ui_shim(op_cls, names, **props):
 def _modal_shim(**props):
     """The generate operator's own modal code on a stand-in ``self``."""
     op_cls = sys.modules["bl_ext.user_default.normalgen.operators"].NORMALGEN_OT_generate_normal_map
-    defaults = dict(strength=1.0, seamless=False, method="SOBEL", light_from="AUTO", use_16bit=False,
+    defaults = dict(strength=1.0, invert=False, seamless=False, method="SOBEL", light_from="AUTO", use_16bit=False,
                     height_map=False, connect_displacement=False)
     return _ui_shim(op_cls, ("modal", "_modal", "_finish", "_cleanup_modal", "_status", "_start", "_options",
                              "cancel"), **{**defaults, **props})
@@ -1065,7 +1076,7 @@ def test_panels_and_preferences_draw(photo, addon):
     log.clear()
     mod.panels.draw_generate(_Layout(log), bpy.context)
     assert ("label", "NG_Test / rock.png") in log
-    assert {name for kind, name in log if kind == "prop"} >= {"method", "light_from", "strength", "seamless",
+    assert {name for kind, name in log if kind == "prop"} >= {"method", "light_from", "strength", "invert", "seamless",
                                                               "use_16bit", "height_map", "connect_displacement"}
     log.clear()
     type(addon).draw(type("Self", (), {"layout": _Layout(log), **{k: getattr(addon, k) for k in (
