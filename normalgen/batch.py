@@ -467,7 +467,7 @@ def _read_on_stored_grid(path: Path, options: ConvertOptions):
     side on that grid: the maps are predicted and written on it, so they line up with the photo
     wherever it is sampled as stored. A side named for the upright picture is mapped through
     the EXIF orientation; with ignore_orientation it already names a side of the stored grid."""
-    photo, orientation = read_photo_as_stored(path, max_pixels=options.max_pixels, as_float=False)
+    photo, orientation = read_photo_as_stored(path, max_pixels=options.max_pixels, as_float=False, keep_alpha=True)
     if options.ignore_orientation:
         return photo, options.light_from
     return photo, stored_light_side(options.light_from, orientation)

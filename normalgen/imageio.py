@@ -58,25 +58,27 @@ _ROWS_PER_BAND = 512  # rows encoded at a time: bounds the float temporaries of 
 
 
 def read_photo(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, as_float: bool = True,
-               upright: bool = True) -> np.ndarray:
+               upright: bool = True, keep_alpha: bool = False) -> np.ndarray:
     """Read a photo as (H, W, 3) float32 sRGB in [0, 1], upright as its EXIF orientation says
     (`upright=False`: the pixel grid as stored, as a normal map is read).
 
-    Alpha is ignored, grayscale is repeated to three channels, 16-bit stays 16-bit until the
-    float conversion. `as_float=False` returns the decoded uint8 / uint16 sRGB values instead
+    Alpha is dropped unless `keep_alpha`, which adds it as a fourth channel when the photo has
+    one that is not fully opaque. Grayscale is repeated to three channels, 16-bit stays 16-bit
+    until the float conversion. `as_float=False` returns the decoded uint8 / uint16 sRGB values instead
     (a quarter of the memory; `generate_normal_map` takes them as they are). Raises ImageError
     (one sentence naming the file) for a missing, empty, truncated, corrupt or oversized file.
     """
-    rgb = _read_rgb(path, max_pixels=max_pixels, honour_orientation=upright)
+    rgb = _read_rgb(path, max_pixels=max_pixels, honour_orientation=upright, keep_alpha=keep_alpha)
     return _to_unit_float(rgb) if as_float else rgb
 
 
 def read_photo_as_stored(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                         as_float: bool = True) -> tuple[np.ndarray, int]:
+                         as_float: bool = True, keep_alpha: bool = False) -> tuple[np.ndarray, int]:
     """The photo's stored pixel grid (what Blender and game engines sample), as `read_photo`
     with upright=False, and its EXIF orientation (1..8; 1 when it has none), from one decode.
     `orientation_to_upright(pixels, orientation)` gives what `read_photo` gives."""
     rgb, orientation = _read_stored(Path(path), max_pixels)
+    rgb = _alpha_kept_or_dropped(rgb, keep_alpha)
     return (_to_unit_float(rgb) if as_float else rgb), orientation
 
 
@@ -139,13 +141,26 @@ def image_size(path) -> tuple[int, int]:
         return img.size
 
 
-def _read_rgb(path, *, max_pixels: int | None, honour_orientation: bool) -> np.ndarray:
+def _read_rgb(path, *, max_pixels: int | None, honour_orientation: bool, keep_alpha: bool = False) -> np.ndarray:
     rgb, orientation = _read_stored(Path(path), max_pixels)
+    rgb = _alpha_kept_or_dropped(rgb, keep_alpha)
     return _apply_orientation(rgb, orientation) if honour_orientation else rgb
 
 
+def _alpha_kept_or_dropped(pixels: np.ndarray, keep_alpha: bool) -> np.ndarray:
+    """RGB, or RGBA when asked for and the alpha is not opaque everywhere (then it says nothing)."""
+    if pixels.shape[-1] != 4:
+        return pixels
+    alpha = pixels[..., 3]
+    opaque = np.iinfo(alpha.dtype).max if alpha.dtype.kind == "u" else 1.0
+    if keep_alpha and alpha.min() < opaque:
+        return pixels
+    return pixels[..., :3]
+
+
 def _read_stored(path: Path, max_pixels: int | None) -> tuple[np.ndarray, int]:
-    """The decoded pixels on the file's stored grid, and its EXIF orientation."""
+    """The decoded pixels on the file's stored grid (RGB, or RGBA where the file has alpha), and
+    its EXIF orientation."""
     try:
         with _open_header(path) as img:
             _check_pixel_limit(path, img.size, max_pixels)
@@ -351,8 +366,11 @@ def _clear_tiff_orientation(data: np.ndarray) -> None:
 def _decode_with_pillow(path: Path, img: Image.Image) -> np.ndarray:
     try:
         img.load()
-        if img.mode != "RGB":
-            img = img.convert("RGB")  # palette, L, LA, RGBA, CMYK (Adobe-inverted too), YCbCr, 1
+        # RGBA where the image has alpha (LA, PA, RGBa, a palette or colour key with transparency),
+        # else RGB: palette, L, CMYK (Adobe-inverted too), YCbCr, 1.
+        target = "RGBA" if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info else "RGB"
+        if img.mode != target:
+            img = img.convert(target)
         arr = np.array(img, dtype=np.uint8)  # a copy: the pixels must outlive the Pillow image
     except _DECODE_ERRORS as e:
         raise ImageError(f"{path} is truncated or corrupt ({one_clause(e)}).") from None
@@ -406,17 +424,20 @@ def _opencv_quiet():
 
 
 def _opencv_to_rgb(arr: np.ndarray) -> np.ndarray:
-    """OpenCV's BGR(A)/grey array -> RGB, keeping its integer type (float data clipped to [0, 1])."""
+    """OpenCV's BGR(A)/grey(+alpha) array -> RGB(A), keeping its integer type (float data clipped to
+    [0, 1])."""
     if arr.dtype not in (np.uint8, np.uint16):
         arr = np.clip(np.nan_to_num(arr.astype(np.float32)), 0.0, 1.0)
     if arr.ndim == 2:
         arr = arr[..., None]
     if arr.shape[-1] == 1:
         arr = np.repeat(arr, 3, axis=-1)
-    elif arr.shape[-1] == 2:  # gray + alpha
-        arr = np.repeat(arr[..., :1], 3, axis=-1)
+    elif arr.shape[-1] == 2:  # grey + alpha
+        arr = arr[..., [0, 0, 0, 1]]
+    elif arr.shape[-1] == 4:
+        arr = arr[..., [2, 1, 0, 3]]  # BGRA -> RGBA
     else:
-        arr = arr[..., 2::-1]  # BGR(A) -> RGB, alpha dropped
+        arr = arr[..., 2::-1]  # BGR -> RGB
     return np.ascontiguousarray(arr)
 
 

@@ -4,7 +4,8 @@
 network: normalise the whole photo (whole-image statistics, before any tiling), predict tile by
 tile, renormalise the blended vectors, apply strength, convert to the requested convention.
 With method="sobel": the classic luminance-as-height filter (`normalgen.sobel`). `invert` turns
-the relief inside out, for a photo whose map reads raised where the surface is sunk.
+the relief inside out, for a photo whose map reads raised where the surface is sunk. A photo's
+transparent pixels are filled before it is read and come out flat (`normalgen.alpha`).
 
 Memory: an 8192² photo is 805 MB per float32 RGB copy, so after normalisation the photo is
 dropped, and the finishing steps run in place, a band of rows at a time.
@@ -49,8 +50,9 @@ def generate_normal_map(
 ) -> np.ndarray:
     """Photo of a surface -> (H, W, 3) float32 unit normals in `convention` ("opengl"/"directx").
 
-    image: (H, W) grey or (H, W, 3|4) colour (alpha ignored); float sRGB in [0, 1], or uint8 /
-    uint16. strength: slope multiplier (0 flat, 1 as predicted, 2 twice as steep). seamless: treat
+    image: (H, W) grey or (H, W, 3|4) colour; float sRGB in [0, 1], or uint8 / uint16. Where a
+    fourth channel (straight alpha) says a pixel is transparent, what lies under it is not read
+    and the map is flat there. strength: slope multiplier (0 flat, 1 as predicted, 2 twice as steep). seamless: treat
     the photo as a tileable texture (wrap-around borders). method: "model" (the network) or
     "sobel" (classic filter). model: a keras.Model, a path to a .keras file, or None for the
     shipped one. detail: "sobel" only, 0 (broad shapes) to 1 (fine grain). tile_size: the
@@ -69,6 +71,7 @@ def generate_normal_map(
     strength = check_strength(strength)
     if not 0.0 <= float(detail) <= 1.0:
         raise NormalgenError(f"detail must be between 0 and 1, not {detail}")
+    image, alpha = _without_transparency(image)
     if method == "sobel":
         from normalgen.sobel import sobel_normals
 
@@ -76,7 +79,12 @@ def generate_normal_map(
         turn = 0
     else:
         normals, turn = _predict(image, model, seamless, tile_size, light_from, progress)
-    return _finish(normals, strength, convention, turn, invert=bool(invert))
+    normals = _finish(normals, strength, convention, turn, invert=bool(invert))
+    if alpha is not None:
+        from normalgen.alpha import flatten_transparent
+
+        flatten_transparent(normals, alpha)
+    return normals
 
 
 def generate_height_map(
@@ -110,6 +118,19 @@ def _check_choice(what: str, value: str, choices: tuple[str, ...]) -> str:
     if choice not in choices:
         raise NormalgenError(f"unknown {what} {value!r}: use one of {', '.join(choices)}")
     return choice
+
+
+def _without_transparency(image) -> tuple[np.ndarray, np.ndarray | None]:
+    """The photo with its transparent pixels filled, and its alpha; (image, None) when it has no
+    alpha, or one that is opaque everywhere, or a pixel type `_as_float_photo` will refuse."""
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] != 4 or not (image.dtype in (np.uint8, np.uint16)
+                                                       or np.issubdtype(image.dtype, np.floating)):
+        return image, None
+    from normalgen.alpha import fill_transparent, split_alpha
+
+    rgb, alpha = split_alpha(image)
+    return (image, None) if alpha is None else (fill_transparent(rgb, alpha), alpha)
 
 
 def _as_float_photo(image: np.ndarray) -> np.ndarray:

@@ -128,6 +128,23 @@ def test_invert_writes_the_map_of_the_sunk_relief(tmp_path):
     np.testing.assert_allclose(read("inverted", "p_height.png"), 1.0 - read("plain", "p_height.png"), atol=1e-3)
 
 
+def test_a_cut_out_photo_gets_a_flat_map_where_it_is_transparent(tmp_path):
+    rgb = np.random.default_rng(3).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    alpha = np.zeros((24, 32), np.uint8)
+    alpha[4:20, 6:26] = 255
+    outputs = []
+    for under in (0, 255):
+        folder = tmp_path / f"under{under}"
+        folder.mkdir()
+        Image.fromarray(np.dstack([np.where(alpha[..., None] > 0, rgb, under).astype(np.uint8), alpha]),
+                        mode="RGBA").save(folder / "decal.png")
+        assert invoke("convert", folder / "decal.png", "--method", "sobel", "-q").exit_code == 0
+        outputs.append(np.asarray(Image.open(folder / "decal_normal.png")))
+    np.testing.assert_array_equal(outputs[0], outputs[1])  # what lies under alpha 0 is never read
+    assert (outputs[0][alpha == 0] == (128, 128, 255)).all()  # flat there
+    assert np.abs(outputs[0][alpha == 255][:, :2].astype(int) - 128).max() > 10  # relief inside
+
+
 def test_a_folder_of_only_outputs_is_nothing_to_do(tmp_path):
     photo(tmp_path / "a_normal.png")
     r = invoke("convert", tmp_path, "--method", "sobel")

@@ -78,12 +78,48 @@ def test_grayscale_is_repeated_to_rgb(tmp_path):
         np.testing.assert_allclose(got[..., c], g / 255.0, atol=1e-6)
 
 
-def test_rgba_alpha_is_ignored(tmp_path):
+def test_rgba_alpha_is_dropped_unless_kept(tmp_path):
     a = rgb8()
-    rgba = np.dstack([a, np.zeros(a.shape[:2], np.uint8)])  # fully transparent: colours still read
+    alpha = np.zeros(a.shape[:2], np.uint8)
+    alpha[1:3, 2:5] = 255
     p = tmp_path / "rgba.png"
-    Image.fromarray(rgba, mode="RGBA").save(p)
-    np.testing.assert_allclose(read_photo(p), a / 255.0, atol=1e-6)
+    Image.fromarray(np.dstack([a, alpha]), mode="RGBA").save(p)
+    np.testing.assert_allclose(read_photo(p), a / 255.0, atol=1e-6)  # colours under alpha 0 still read
+    kept = read_photo(p, keep_alpha=True)
+    np.testing.assert_allclose(kept, np.dstack([a, alpha]) / 255.0, atol=1e-6)
+    stored, orientation = imageio.read_photo_as_stored(p, as_float=False, keep_alpha=True)
+    assert stored.dtype == np.uint8 and orientation == 1
+    np.testing.assert_array_equal(stored, np.dstack([a, alpha]))
+    # An alpha that is opaque everywhere says nothing: three channels, as without keep_alpha.
+    Image.fromarray(np.dstack([a, np.full_like(alpha, 255)]), mode="RGBA").save(p)
+    assert read_photo(p, keep_alpha=True).shape == (*a.shape[:2], 3)
+
+
+@pytest.mark.parametrize("kind", ["grey+alpha", "palette+transparency", "rgb+colour key", "16-bit png"])
+def test_every_kind_of_alpha_is_kept_as_rgba(tmp_path, kind):
+    a = rgb8()
+    p = tmp_path / "cutout.png"
+    if kind == "grey+alpha":
+        la = np.dstack([a[..., 0], np.where(a[..., 1] > 127, 255, 0).astype(np.uint8)])
+        Image.fromarray(la, mode="LA").save(p)
+        expected = la[..., [0, 0, 0, 1]] / 255.0
+    elif kind == "palette+transparency":
+        img = Image.fromarray(a).convert("P", palette=Image.Palette.ADAPTIVE, colors=8)
+        img.info["transparency"] = 0
+        img.save(p, transparency=0)
+        expected = np.asarray(Image.open(p).convert("RGBA")) / 255.0
+    elif kind == "rgb+colour key":
+        a[0, 0] = (10, 20, 30)
+        Image.fromarray(a).save(p, transparency=(10, 20, 30))
+        expected = np.asarray(Image.open(p).convert("RGBA")) / 255.0
+        assert expected[0, 0, 3] == 0
+    else:
+        bgra = np.random.default_rng(5).integers(0, 65536, (5, 7, 4), dtype=np.uint16)
+        assert cv2.imwrite(str(p), bgra)
+        expected = bgra[..., [2, 1, 0, 3]] / 65535.0
+    got = read_photo(p, keep_alpha=True)
+    assert got.shape[-1] == 4 and expected[..., 3].min() < 1
+    np.testing.assert_allclose(got, expected, atol=1e-6)
 
 
 def test_palette(tmp_path):

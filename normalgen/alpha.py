@@ -1,0 +1,147 @@
+"""A photo's transparent pixels: filled before the photo is read, flat in the map.
+
+What lies under a fully transparent pixel is whatever the exporting program left there (black,
+white, or the colours before a cut-out), not part of the surface. Read as it is, a leaf on black
+gets a wall around its outline. So before the photo is read, each pixel is blended toward a
+colour pulled in from the opaque pixels around it, in proportion to its transparency (a push-pull
+fill: a pyramid of alpha-weighted colour averages, spread back down), and the map is made
+flat in the same proportion afterwards. An opaque photo is not touched.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+_ROWS_PER_BAND = 256
+
+
+def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(H, W, 4) -> its RGB and its alpha channel, both views (uint8, uint16 or float, as given);
+    None for an image without alpha or with one that is opaque everywhere (it says nothing)."""
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] != 4:
+        return image, None
+    alpha = image[..., 3]
+    return image[..., :3], (None if alpha.min() >= _opaque(alpha.dtype) else alpha)
+
+
+def unit_alpha(alpha: np.ndarray) -> np.ndarray:
+    """An alpha channel (uint8, uint16 or float) as float32 in [0, 1]."""
+    if alpha.dtype.kind == "u":
+        return np.multiply(alpha, np.float32(1.0 / _opaque(alpha.dtype)), dtype=np.float32)
+    return np.clip(alpha, 0.0, 1.0).astype(np.float32, copy=False)
+
+
+def fill_transparent(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """`rgb` with every pixel blended toward the colour of the opaque pixels around it, by its
+    transparency: alpha * rgb + (1 - alpha) * fill. Fully transparent pixels lose what was under
+    them; opaque ones keep their values. Returns the dtype it was given (uint8, uint16 or float).
+
+    The full-size level is done a band of rows at a time in buffers made once: at 8192² each
+    full-size float copy would be 0.8 GB; the pyramid from half size down is a third of that."""
+    h, w = alpha.shape
+    band = _Band(min(h, _ROWS_PER_BAND), w)
+    half_colour = np.empty(((h + 1) // 2, (w + 1) // 2, 3), np.float32)
+    half_alpha = np.empty(half_colour.shape[:2], np.float32)
+    for top in range(0, h, _ROWS_PER_BAND):  # an even number of rows: bands pair up rows
+        a, colour = band.weighted(rgb, alpha, top)
+        rows = slice(top // 2, top // 2 + (a.shape[0] + 1) // 2)
+        _half(colour, out=half_colour[rows])
+        _half(a, out=half_alpha[rows])
+    _push_pull(half_colour, half_alpha)  # half_colour becomes the fill
+    out = np.empty(rgb.shape, rgb.dtype)
+    for top in range(0, h, _ROWS_PER_BAND):
+        a, colour = band.weighted(rgb, alpha, top)
+        colour += band.spread(half_colour, top, a)  # alpha * rgb + (1 - alpha) * fill
+        if rgb.dtype.kind == "u":
+            np.rint(colour, out=colour)
+            np.clip(colour, 0, _opaque(rgb.dtype), out=colour)
+        out[top : top + a.shape[0]] = colour
+    return out
+
+
+def _opaque(dtype) -> float:
+    return np.iinfo(dtype).max if np.dtype(dtype).kind == "u" else 1.0
+
+
+class _Band:
+    """Buffers for one band of rows, made once and reused: on some machines (virtual ones) fresh
+    memory is slow to touch, and a band a time would otherwise touch the photo's size many times."""
+
+    def __init__(self, rows: int, width: int):
+        self.alpha = np.empty((rows, width), np.float32)
+        self.colour = np.empty((rows, width, 3), np.float32)
+        self.spread_buf = np.empty((rows, width, 3), np.float32)
+
+    def weighted(self, rgb, alpha, top):
+        """Alpha in [0, 1] and alpha * rgb (in rgb's units) for the rows from `top`."""
+        rows = min(self.alpha.shape[0], alpha.shape[0] - top)
+        a, colour = self.alpha[:rows], self.colour[:rows]
+        np.multiply(alpha[top : top + rows], np.float32(1.0 / _opaque(alpha.dtype)), out=a, casting="unsafe")
+        if alpha.dtype.kind == "f":
+            np.clip(a, 0.0, 1.0, out=a)
+        np.multiply(rgb[top : top + rows], a[..., None], out=colour, casting="unsafe")
+        return a, colour
+
+    def spread(self, coarse, top, a):
+        """(1 - a) * `coarse` scaled up twice, for the rows from `top` (a band of `a`'s size)."""
+        rows = a.shape[0]
+        out = _double(coarse, top, rows, a.shape[1], self.spread_buf[:rows])
+        out *= (1.0 - a)[..., None]
+        return out
+
+
+def _push_pull(premultiplied: np.ndarray, alpha: np.ndarray) -> None:
+    """Turn alpha-weighted colours into plain colours everywhere, in place: a pixel's own where it
+    is opaque, the coarser levels' where not (the "pull" averages them down a pyramid, the "push"
+    spreads them back up)."""
+    h, w = alpha.shape
+    if h == 1 and w == 1:
+        weight = float(alpha[0, 0])  # 0 only for a photo transparent everywhere: then it is all flat
+        premultiplied[...] = premultiplied / weight if weight > 0 else 0.0
+        return
+    coarse = _half(premultiplied)
+    _push_pull(coarse, _half(alpha))
+    band = _Band(min(h, _ROWS_PER_BAND), w)
+    for top in range(0, h, _ROWS_PER_BAND):
+        rows = slice(top, top + _ROWS_PER_BAND)
+        premultiplied[rows] += band.spread(coarse, top, alpha[rows])
+
+
+def _half(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The mean of each 2x2 block (an odd last row or column is repeated)."""
+    h, w = a.shape[:2]
+    if h % 2 or w % 2:
+        a = cv2.copyMakeBorder(a, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
+    size = (a.shape[1] // 2, a.shape[0] // 2)  # OpenCV sizes are (width, height)
+    half = cv2.resize(a, size, interpolation=cv2.INTER_AREA)  # exactly the 2x2 mean at scale 1/2
+    if out is None:
+        return half
+    out[...] = half.reshape(out.shape)
+    return out
+
+
+def _double(coarse: np.ndarray, top: int, rows: int, width: int, out: np.ndarray) -> np.ndarray:
+    """Rows top..top+rows (top even) of `coarse` scaled up twice (bilinear, edges repeated),
+    `width` wide, into `out`. A band is scaled with a coarse row of margin on each side, so that
+    it matches the whole picture scaled at once."""
+    first = max(top // 2 - 1, 0)
+    last = min((top + rows + 1) // 2 + 1, coarse.shape[0])
+    part = coarse[first:last]
+    up = cv2.resize(part, (2 * part.shape[1], 2 * part.shape[0]), interpolation=cv2.INTER_LINEAR)
+    skip = top - 2 * first
+    out[...] = up[skip : skip + rows, :width].reshape(out.shape)
+    return out
+
+
+def flatten_transparent(normals: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Tilt each normal toward flat (0, 0, 1) by its transparency, in place (the slopes scaled by
+    alpha, then renormalised); flat is the same in OpenGL and DirectX. Returns `normals`."""
+    for top in range(0, normals.shape[0], _ROWS_PER_BAND):
+        band = normals[top : top + _ROWS_PER_BAND]
+        a = unit_alpha(alpha[top : top + _ROWS_PER_BAND])[..., None]
+        slope = band[..., :2] / np.maximum(band[..., 2:3], 1e-4) * a
+        band[...] = np.concatenate([slope, np.ones_like(a)], axis=-1)
+        band /= np.linalg.norm(band, axis=-1, keepdims=True)
+    return normals
