@@ -133,6 +133,7 @@ class ConvertOptions:
     light_from: str = "auto"  # auto | right | top | left | bottom
     bit_depth: int = 8
     height: bool = False
+    ignore_alpha: bool = False  # the image's alpha is not transparency (Blender's alpha mode None or Channel Packed)
     suffix: str = "_normal"
     model_path: str = ""  # optional; passed as --model only when set
 
@@ -166,6 +167,8 @@ def build_convert_args(exe: str, input_path: str, outdir: str, options: ConvertO
         args += ["--light-from", options.light_from]
     if options.invert:  # only when asked: an engine from before --invert still runs everything else
         args.append("--invert")
+    if options.ignore_alpha:  # likewise
+        args.append("--ignore-alpha")
     if options.seamless:
         args.append("--seamless")
     if options.height:

@@ -67,7 +67,7 @@ class NORMALGEN_OT_generate_normal_map(bpy.types.Operator):
 
     # -- shared steps ----------------------------------------------------------------------------
 
-    def _options(self, context) -> engine.ConvertOptions:
+    def _options(self, context, image) -> engine.ConvertOptions:
         prefs = addon_prefs(context)
         model = bpy.path.abspath(prefs.model_path) if (prefs and prefs.model_path) else ""
         return engine.ConvertOptions(
@@ -78,6 +78,8 @@ class NORMALGEN_OT_generate_normal_map(bpy.types.Operator):
             light_from=self.light_from.lower(),
             bit_depth=16 if self.use_16bit else 8,
             height=self.height_map,
+            # Blender's alpha mode says when the fourth channel is not transparency.
+            ignore_alpha=image.alpha_mode in ("NONE", "CHANNEL_PACKED"),
             model_path=model if self.method == "MODEL" else "",
         )
 
@@ -98,7 +100,7 @@ class NORMALGEN_OT_generate_normal_map(bpy.types.Operator):
             src = material.source_file(node.image)
             if src is None:
                 src = material.export_source(node.image, os.path.join(jobdir, "src"))
-            job.run, job.outdir = engine.start_convert(exe, src, self._options(context), jobdir=jobdir)
+            job.run, job.outdir = engine.start_convert(exe, src, self._options(context, node.image), jobdir=jobdir)
         except (engine.EngineError, RuntimeError, OSError) as exc:
             shutil.rmtree(jobdir, ignore_errors=True)
             self.report({"ERROR"}, f"normalgen: {exc}")

@@ -5,7 +5,9 @@ white, or the colours before a cut-out), not part of the surface. Read as it is,
 gets a wall around its outline. So before the photo is read, each pixel is blended toward a
 colour pulled in from the opaque pixels around it, in proportion to its transparency (a push-pull
 fill: a pyramid of alpha-weighted colour averages, spread back down), and the map is made
-flat in the same proportion afterwards. An opaque photo is not touched.
+flat in the same proportion afterwards. An opaque photo is not touched, and neither is one whose
+alpha is 0 everywhere: 32-bit TGA and BMP writers often leave the fourth byte 0 without meaning
+transparency, and image viewers show such files opaque too.
 """
 
 from __future__ import annotations
@@ -17,26 +19,32 @@ _ROWS_PER_BAND = 256
 
 
 def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """(H, W, 4) -> its RGB and its alpha channel, both views (uint8, uint16 or float, as given);
-    None for an image without alpha or with one that is opaque everywhere (it says nothing)."""
+    """(H, W, 4) -> its RGB and its alpha channel, both views (uint8, uint16 or float, as given).
+    The alpha is None for an image without one, and for one that says nothing: opaque
+    everywhere, or 0 everywhere (see above)."""
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[-1] != 4:
         return image, None
-    alpha = image[..., 3]
-    return image[..., :3], (None if alpha.min() >= _opaque(alpha.dtype) else alpha)
+    rgb, alpha = image[..., :3], image[..., 3]
+    if alpha.size == 0 or alpha.min() >= _opaque(alpha.dtype) or alpha.max() <= 0:
+        return rgb, None
+    return rgb, alpha
 
 
-def unit_alpha(alpha: np.ndarray) -> np.ndarray:
-    """An alpha channel (uint8, uint16 or float) as float32 in [0, 1]."""
-    if alpha.dtype.kind == "u":
-        return np.multiply(alpha, np.float32(1.0 / _opaque(alpha.dtype)), dtype=np.float32)
-    return np.clip(alpha, 0.0, 1.0).astype(np.float32, copy=False)
+def unit_alpha(alpha: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """An alpha channel (uint8, uint16 or float) as float32 in [0, 1] (into `out` if given)."""
+    out = np.multiply(alpha, np.float32(1.0 / _opaque(alpha.dtype)), out=out, dtype=np.float32,
+                      casting="unsafe")
+    if alpha.dtype.kind == "f":
+        np.clip(np.nan_to_num(out, copy=False), 0.0, 1.0, out=out)
+    return out
 
 
-def fill_transparent(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def fill_transparent(rgb: np.ndarray, alpha: np.ndarray, *, as_float: bool = False) -> np.ndarray:
     """`rgb` with every pixel blended toward the colour of the opaque pixels around it, by its
     transparency: alpha * rgb + (1 - alpha) * fill. Fully transparent pixels lose what was under
-    them; opaque ones keep their values. Returns the dtype it was given (uint8, uint16 or float).
+    them; opaque ones keep their values. Returns the dtype it was given (uint8, uint16 or float),
+    or with `as_float` float32 in [0, 1] (the photo as the network reads it: no second copy).
 
     The full-size level is done a band of rows at a time in buffers made once: at 8192² each
     full-size float copy would be 0.8 GB; the pyramid from half size down is a third of that."""
@@ -50,11 +58,13 @@ def fill_transparent(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         _half(colour, out=half_colour[rows])
         _half(a, out=half_alpha[rows])
     _push_pull(half_colour, half_alpha)  # half_colour becomes the fill
-    out = np.empty(rgb.shape, rgb.dtype)
+    out = np.empty(rgb.shape, np.float32 if as_float else rgb.dtype)
     for top in range(0, h, _ROWS_PER_BAND):
         a, colour = band.weighted(rgb, alpha, top)
         colour += band.spread(half_colour, top, a)  # alpha * rgb + (1 - alpha) * fill
-        if rgb.dtype.kind == "u":
+        if as_float:
+            colour *= np.float32(1.0 / _opaque(rgb.dtype))
+        elif rgb.dtype.kind == "u":
             np.rint(colour, out=colour)
             np.clip(colour, 0, _opaque(rgb.dtype), out=colour)
         out[top : top + a.shape[0]] = colour
@@ -77,11 +87,10 @@ class _Band:
     def weighted(self, rgb, alpha, top):
         """Alpha in [0, 1] and alpha * rgb (in rgb's units) for the rows from `top`."""
         rows = min(self.alpha.shape[0], alpha.shape[0] - top)
-        a, colour = self.alpha[:rows], self.colour[:rows]
-        np.multiply(alpha[top : top + rows], np.float32(1.0 / _opaque(alpha.dtype)), out=a, casting="unsafe")
-        if alpha.dtype.kind == "f":
-            np.clip(a, 0.0, 1.0, out=a)
-        np.multiply(rgb[top : top + rows], a[..., None], out=colour, casting="unsafe")
+        a = unit_alpha(alpha[top : top + rows], out=self.alpha[:rows])
+        colour = np.multiply(rgb[top : top + rows], a[..., None], out=self.colour[:rows], casting="unsafe")
+        if rgb.dtype.kind == "f":  # 0 * NaN is NaN: what lies under alpha 0 must not reach the pyramid
+            np.nan_to_num(colour, copy=False)
         return a, colour
 
     def spread(self, coarse, top, a):

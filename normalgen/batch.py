@@ -61,6 +61,7 @@ class ConvertOptions:
     # the EXIF orientation only says which stored side light_from names. True: it names a side of
     # the stored grid itself (what Blender shows), and the orientation is not read at all.
     ignore_orientation: bool = False
+    ignore_alpha: bool = False  # True: the fourth channel is not transparency (channel-packed data)
     height: bool = False
     overwrite: bool = False
     max_pixels: int | None = DEFAULT_MAX_PIXELS
@@ -467,7 +468,8 @@ def _read_on_stored_grid(path: Path, options: ConvertOptions):
     side on that grid: the maps are predicted and written on it, so they line up with the photo
     wherever it is sampled as stored. A side named for the upright picture is mapped through
     the EXIF orientation; with ignore_orientation it already names a side of the stored grid."""
-    photo, orientation = read_photo_as_stored(path, max_pixels=options.max_pixels, as_float=False, keep_alpha=True)
+    photo, orientation = read_photo_as_stored(path, max_pixels=options.max_pixels, as_float=False,
+                                              keep_alpha=not options.ignore_alpha)
     if options.ignore_orientation:
         return photo, options.light_from
     return photo, stored_light_side(options.light_from, orientation)

@@ -248,6 +248,9 @@ def _make_reporter(mode: str, quiet: bool):
               help="Read the photos' pixels as stored and ignore their EXIF orientation, so that "
               "--light-from names a side of the stored picture (as Blender shows it). The maps are "
               "on the stored grid either way.")
+@click.option("--ignore-alpha", is_flag=True,
+              help="Read only the photos' colours, for files whose alpha is not transparency (a mask, "
+              "channel-packed data). By default transparent pixels are not read and come out flat.")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A .keras model file  [default: the shipped model for --light-from auto, the shipped "
               "one-side-light model for a named side]. Ignored with --method sobel.")
@@ -260,7 +263,7 @@ def _make_reporter(mode: str, quiet: bool):
 @click.option("--progress", "progress_mode", type=click.Choice(["bar", "json", "none"]), default="bar",
               show_default=True, help="json: one event object per line on stdout, for programs.")
 def convert(inputs, output_dir, recursive, suffix, fmt, bit_depth, convention, strength, invert, seamless, method,
-            detail, light_from, ignore_orientation, model_path, height, overwrite, max_megapixels, quiet, progress_mode):  # fmt: skip
+            detail, light_from, ignore_orientation, ignore_alpha, model_path, height, overwrite, max_megapixels, quiet, progress_mode):  # fmt: skip
     """Convert photos (files, folders, globs) into normal maps.
 
     Each output goes beside its photo as <stem>_normal.png unless -o is given. Existing outputs
@@ -285,6 +288,7 @@ def convert(inputs, output_dir, recursive, suffix, fmt, bit_depth, convention, s
         detail=detail,
         light_from=light_from,
         ignore_orientation=ignore_orientation,
+        ignore_alpha=ignore_alpha,
         height=height,
         overwrite=overwrite,
         max_pixels=DEFAULT_MAX_PIXELS if max_megapixels is None else int(max_megapixels * 1e6),

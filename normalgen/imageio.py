@@ -35,6 +35,7 @@ os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
 import cv2  # noqa: E402
 from PIL import Image, UnidentifiedImageError  # noqa: E402
 
+from normalgen.alpha import split_alpha  # noqa: E402
 from normalgen.atomic_files import OutputExistsError, atomic_write_bytes  # noqa: E402
 from normalgen.errors import ImageError, OutputError, one_clause  # noqa: E402
 from normalgen.vectors import check_convention, decode_rgb, encode_rgb, normal_map_problem, normalize  # noqa: E402
@@ -148,14 +149,12 @@ def _read_rgb(path, *, max_pixels: int | None, honour_orientation: bool, keep_al
 
 
 def _alpha_kept_or_dropped(pixels: np.ndarray, keep_alpha: bool) -> np.ndarray:
-    """RGB, or RGBA when asked for and the alpha is not opaque everywhere (then it says nothing)."""
-    if pixels.shape[-1] != 4:
+    """RGBA when asked for and the alpha says something (`alpha.split_alpha`), else RGB (a copy:
+    a view would keep the four-channel buffer alive)."""
+    rgb, alpha = split_alpha(pixels)
+    if keep_alpha and alpha is not None:
         return pixels
-    alpha = pixels[..., 3]
-    opaque = np.iinfo(alpha.dtype).max if alpha.dtype.kind == "u" else 1.0
-    if keep_alpha and alpha.min() < opaque:
-        return pixels
-    return pixels[..., :3]
+    return np.ascontiguousarray(rgb)
 
 
 def _read_stored(path: Path, max_pixels: int | None) -> tuple[np.ndarray, int]:

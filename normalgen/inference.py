@@ -78,7 +78,8 @@ def generate_normal_map(
         normals = sobel_normals(_as_float_photo(image), detail=detail, seamless=seamless)
         turn = 0
     else:
-        normals, turn = _predict(image, model, seamless, tile_size, light_from, progress)
+        # A filled photo is float32 and ours: the network's input is normalised in it, in place.
+        normals, turn = _predict(image, model, seamless, tile_size, light_from, progress, owned=alpha is not None)
     normals = _finish(normals, strength, convention, turn, invert=bool(invert))
     if alpha is not None:
         from normalgen.alpha import flatten_transparent
@@ -130,7 +131,7 @@ def _without_transparency(image) -> tuple[np.ndarray, np.ndarray | None]:
     from normalgen.alpha import fill_transparent, split_alpha
 
     rgb, alpha = split_alpha(image)
-    return (image, None) if alpha is None else (fill_transparent(rgb, alpha), alpha)
+    return (image, None) if alpha is None else (fill_transparent(rgb, alpha, as_float=True), alpha)
 
 
 def _as_float_photo(image: np.ndarray) -> np.ndarray:
@@ -152,7 +153,7 @@ def _as_float_photo(image: np.ndarray) -> np.ndarray:
     return np.multiply(rgb, scale, dtype=np.float32)
 
 
-def _predict(image, model, seamless, tile_size, light_from, progress) -> tuple[np.ndarray, int]:
+def _predict(image, model, seamless, tile_size, light_from, progress, owned=False) -> tuple[np.ndarray, int]:
     """The network's OpenGL normals for the whole photo, tile by tile (not yet renormalised).
 
     A model trained on photos lit from the right ("canonical" light) sees the photo turned so: by
@@ -163,7 +164,8 @@ def _predict(image, model, seamless, tile_size, light_from, progress) -> tuple[n
     back band by band.
 
     Takes the caller's array, not a converted copy, so that the float photo made here is the
-    only reference and is freed as soon as it has been normalised.
+    only reference and is freed as soon as it has been normalised; `owned`: `image` is a float32
+    array nobody else reads, normalised in place.
     """
     import keras
 
@@ -186,7 +188,7 @@ def _predict(image, model, seamless, tile_size, light_from, progress) -> tuple[n
     photo = _as_float_photo(image)
     # A converted copy is ours to overwrite: normalising it in place saves a full-size array.
     network_input = normalize_photo(photo, method=config_of(model).input_norm,
-                                    in_place=photo.dtype == np.float32 and not np.shares_memory(photo, image))
+                                    in_place=photo.dtype == np.float32 and (owned or not np.shares_memory(photo, image)))
     del photo
     turn = 0
     if canonical and light_from != "auto":

@@ -45,10 +45,29 @@ def test_fill_keeps_opaque_pixels_and_pulls_the_neighbours_colour_into_holes():
     assert (hole[:, 0] > 150).all() and (hole[:, 1] < 60).all() and (hole[:, 2] < 100).all()  # red, not green
 
 
-def test_all_transparent_is_grey_and_flat():
-    rgba = np.zeros((8, 8, 4), np.uint8)
-    n = generate_normal_map(rgba, method="sobel")
-    np.testing.assert_array_equal(n, np.broadcast_to([0, 0, 1], n.shape))
+def test_an_alpha_of_0_everywhere_is_no_alpha():
+    # 32-bit TGA and BMP writers often leave the fourth byte 0; viewers show such files opaque.
+    rgb = (relief_photo() * 255).astype(np.uint8)
+    rgba = np.dstack([rgb, np.zeros(rgb.shape[:2], np.uint8)])
+    assert split_alpha(rgba)[1] is None
+    np.testing.assert_array_equal(generate_normal_map(rgba, method="sobel"), generate_normal_map(rgb, method="sobel"))
+
+
+def test_nan_under_transparent_pixels_is_not_read_either():
+    rgb, alpha = relief_photo(), disc()
+    photo = np.where(alpha[..., None] > 0, rgb, np.nan).astype(np.float32)
+    n = generate_normal_map(np.dstack([photo, alpha]), method="sobel")
+    assert np.isfinite(n).all()
+    clean = generate_normal_map(np.dstack([np.where(alpha[..., None] > 0, rgb, 0.0), alpha]).astype(np.float32),
+                                method="sobel")
+    np.testing.assert_allclose(n, clean, atol=1e-6)
+
+
+def test_an_empty_photo_with_alpha_is_one_sentence():
+    from normalgen.errors import ImageError
+
+    with pytest.raises(ImageError, match="must be an"):
+        generate_normal_map(np.zeros((0, 5, 4), np.uint8), method="sobel")
 
 
 @pytest.mark.parametrize("method", ["model", "sobel"])
@@ -89,7 +108,7 @@ def test_flatten_scales_the_slopes_by_alpha():
 def test_any_size_and_pixel_type(shape):
     rng = np.random.default_rng(4)
     alpha = (rng.random(shape) > 0.5).astype(np.float32)
-    alpha.flat[0] = 1.0  # something opaque
+    alpha.flat[0] = 1.0 if alpha.size > 1 else 0.5  # something opaque; a 1x1 photo half transparent
     for dtype, top in ((np.uint8, 255), (np.uint16, 65535), (np.float32, 1.0)):
         rgb = (rng.random((*shape, 3)) * top).astype(dtype)
         n = generate_normal_map(np.dstack([rgb, (alpha * top).astype(dtype)]), method="sobel")
@@ -98,3 +117,6 @@ def test_any_size_and_pixel_type(shape):
         filled = fill_transparent(rgb, (alpha * top).astype(dtype))
         assert filled.dtype == dtype
         np.testing.assert_array_equal(filled[alpha == 1], rgb[alpha == 1])
+        as_float = fill_transparent(rgb, (alpha * top).astype(dtype), as_float=True)
+        assert as_float.dtype == np.float32
+        np.testing.assert_allclose(as_float[alpha == 1], rgb[alpha == 1] / top, atol=1e-6)

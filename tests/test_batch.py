@@ -143,7 +143,7 @@ def test_bad_options_are_refused_before_any_work(tmp_path):
 def test_a_folder_that_refuses_new_files_fails_its_photos_before_they_are_read(tmp_path, monkeypatch):
     """Refused at os.open, as a read-only mount or share refuses (as root a chmod would not stop
     the writes, and CI may run as root); photos whose outputs exist are still skipped."""
-    import normalgen.imageio as imageio
+    import normalgen.atomic_files as atomic_files
     import normalgen.inference as inference
 
     photo(tmp_path / "ro" / "a.png")
@@ -157,7 +157,7 @@ def test_a_folder_that_refuses_new_files_fails_its_photos_before_they_are_read(t
             raise PermissionError(13, "Permission denied")
         return real_open(path, flags, *a, **kw)
 
-    monkeypatch.setattr(imageio.os, "open", refused_in_ro)
+    monkeypatch.setattr(atomic_files.os, "open", refused_in_ro)
     predicted = []
     real = inference.generate_normal_map
     monkeypatch.setattr(inference, "generate_normal_map", lambda image, **kw: predicted.append(1) or real(image, **kw))

@@ -50,12 +50,12 @@ def test_convert_args_follow_the_protocol():
 
 def test_convert_args_options():
     opts = engine.ConvertOptions(strength=2.5, invert=True, seamless=True, method="SOBEL", bit_depth=16, height=True,
-                                 model_path="/m/tiny.keras")
+                                 ignore_alpha=True, model_path="/m/tiny.keras")
     args = engine.build_convert_args("normalgen", "in.png", "out", opts)
     assert args[args.index("--strength") + 1] == "2.5"
     assert args[args.index("--bit-depth") + 1] == "16"
     assert args[args.index("--method") + 1] == "sobel"
-    assert "--seamless" in args and "--height" in args and "--invert" in args
+    assert "--seamless" in args and "--height" in args and "--invert" in args and "--ignore-alpha" in args
     assert args[args.index("--model") + 1] == "/m/tiny.keras"
 
 

@@ -143,6 +143,13 @@ def test_a_cut_out_photo_gets_a_flat_map_where_it_is_transparent(tmp_path):
     np.testing.assert_array_equal(outputs[0], outputs[1])  # what lies under alpha 0 is never read
     assert (outputs[0][alpha == 0] == (128, 128, 255)).all()  # flat there
     assert np.abs(outputs[0][alpha == 255][:, :2].astype(int) - 128).max() > 10  # relief inside
+    # --ignore-alpha: the colours alone, as if the file had no alpha (a mask, channel-packed data).
+    Image.fromarray(np.where(alpha[..., None] > 0, rgb, 0).astype(np.uint8)).save(tmp_path / "plain.png")
+    for name in ("under0/decal.png", "plain.png"):
+        r = invoke("convert", tmp_path / name, "-o", tmp_path / "ignored", "--method", "sobel", "--ignore-alpha", "-q")
+        assert r.exit_code == 0, r.output
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "ignored" / "decal_normal.png")),
+                                  np.asarray(Image.open(tmp_path / "ignored" / "plain_normal.png")))
 
 
 def test_a_folder_of_only_outputs_is_nothing_to_do(tmp_path):
@@ -244,7 +251,7 @@ def test_output_folder_that_cannot_be_created(tmp_path):
 
 
 def test_an_output_folder_that_refuses_new_files_is_one_line_and_exit_2_before_the_model(tmp_path, monkeypatch):
-    from normalgen import imageio, inference
+    from normalgen import atomic_files, inference
 
     photo(tmp_path / "a.png")
     out = tmp_path / "ro"
@@ -256,7 +263,7 @@ def test_an_output_folder_that_refuses_new_files_is_one_line_and_exit_2_before_t
             raise PermissionError(13, "Permission denied")
         return real_open(path, flags, *a, **kw)
 
-    monkeypatch.setattr(imageio.os, "open", denied)
+    monkeypatch.setattr(atomic_files.os, "open", denied)
     monkeypatch.setattr(inference, "generate_normal_map", lambda *a, **kw: pytest.fail("the photo was predicted"))
     from normalgen import batch
 
@@ -293,7 +300,7 @@ def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path, monkeypatch):
     a signal someone chose to ignore (nohup's SIGHUP) stays ignored, and the handlers go back."""
     import signal
 
-    from normalgen import imageio
+    from normalgen import atomic_files
 
     for i in range(2):
         photo(tmp_path / f"p{i}.png", seed=i)
@@ -306,7 +313,7 @@ def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path, monkeypatch):
         handler(signal.SIGTERM, None)
 
     saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
-    monkeypatch.setattr(imageio.os, "fsync", terminated_while_syncing)
+    monkeypatch.setattr(atomic_files.os, "fsync", terminated_while_syncing)
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)

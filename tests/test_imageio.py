@@ -95,6 +95,15 @@ def test_rgba_alpha_is_dropped_unless_kept(tmp_path):
     assert read_photo(p, keep_alpha=True).shape == (*a.shape[:2], 3)
 
 
+def test_a_32_bit_tga_whose_fourth_byte_is_0_everywhere_reads_opaque(tmp_path):
+    a = rgb8()
+    p = tmp_path / "writer.tga"
+    Image.fromarray(np.dstack([a, np.zeros(a.shape[:2], np.uint8)]), mode="RGBA").save(p)
+    got = read_photo(p, keep_alpha=True)
+    assert got.shape == (*a.shape[:2], 3)
+    np.testing.assert_allclose(got, a / 255.0, atol=1e-6)
+
+
 @pytest.mark.parametrize("kind", ["grey+alpha", "palette+transparency", "rgb+colour key", "16-bit png"])
 def test_every_kind_of_alpha_is_kept_as_rgba(tmp_path, kind):
     a = rgb8()

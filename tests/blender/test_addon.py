@@ -416,6 +416,28 @@ def test_invert_wires_the_map_of_the_sunk_relief_as_the_cli_makes_it(photo, real
     assert np.abs(inverted - plain).max() > 0.05  # the option made a difference
 
 
+@pytest.mark.parametrize("alpha_mode", ["STRAIGHT", "CHANNEL_PACKED"])
+def test_alpha_is_transparency_unless_blender_is_told_it_is_not(tmp_path, real_engine, alpha_mode):
+    # A leaf on black with alpha: flat where transparent. Channel Packed (alpha holds a mask or
+    # roughness): the colours alone, which --ignore-alpha reads.
+    base = make_photo(tmp_path / "base.png")
+    w, h, _c, _d, rows = read_png(base)
+    rgba = [sum(([*row[3 * x : 3 * x + 3], 255] if 16 <= x < 48 else [0, 0, 0, 0] for x in range(w)), [])
+            for row in rows]
+    write_png(tmp_path / "leaf.png", w, h, rgba, channels=4)
+    image = bpy.data.images.load(str(tmp_path / "leaf.png"))
+    image.alpha_mode = alpha_mode
+    mat, tex, bsdf, _out = build_material(image)
+    assert generate() == {"FINISHED"}
+    result = blender_rgb(linked_from(linked_from(bsdf.inputs["Normal"]).inputs["Color"]).image)
+    extra = ("--ignore-alpha",) if alpha_mode == "CHANNEL_PACKED" else ()
+    ref = png_rgb(run_cli(real_engine, tmp_path / "leaf.png", tmp_path / "ref", "--method", "sobel", *extra)
+                  / "leaf_normal.png")
+    assert np.abs(result - ref).max() < 1e-6
+    flat = np.abs(result[:, :10] - [128 / 255, 128 / 255, 1.0]).max() < 1e-6  # left of the leaf
+    assert flat == (alpha_mode == "STRAIGHT")
+
+
 def test_height_map_adds_an_unconnected_displacement(photo, real_engine, tmp_path):
     mat, tex, bsdf, out = build_material(bpy.data.images.load(str(photo)))
     assert generate(height_map=True) == {"FINISHED"}
@@ -608,7 +630,7 @@ def test_exr_and_hdr_sources_are_exported_for_the_engine(tmp_path, fmt, ext, pac
     assert result.packed_file is not None and not (tmp_path / "plaster_normal.png").exists()
 
 
-def test_exported_float_pixels_are_blenders_own_png_export_at_8_bits(tmp_path):
+def test_exported_float_pixels_are_blenders_own_png_export_at_8_bits(tmp_path, real_engine):
     # The engine gets a float image as an 8-bit Targa (fast on the UI thread): the same picture, the
     # same way up and in the same colours as Blender's own (16-bit) PNG export, to within 8 bits.
     material = sys.modules["bl_ext.user_default.normalgen.material"]
@@ -630,6 +652,13 @@ def test_exported_float_pixels_are_blenders_own_png_export_at_8_bits(tmp_path):
     assert np.abs(ours - theirs).max() <= 1.0 / 255 + 1e-6
     assert ours[-1, 10, 0] > 0.99 and ours[0, 10, 0] < 0.99  # bottom rows bright, top not: not flipped
     assert ours[5, 1, 1] < ours[5, 20, 1]  # the stripe is on the left
+    # And the engine reads the Targa the same way up (its own reader, in its own Python).
+    engine_python = Path(real_engine).parent / "python"
+    if engine_python.exists():
+        npy = tmp_path / "engine_read.npy"
+        subprocess.run([str(engine_python), "-c", "import sys, numpy as np; from normalgen.imageio import read_photo; "
+                        "np.save(sys.argv[2], read_photo(sys.argv[1]))", exported, str(npy)], check=True)
+        assert np.abs(np.load(npy) - theirs).max() <= 1.0 / 255 + 1e-6
 
 
 def test_relative_path_of_an_unsaved_blend_is_made_absolute(photo, monkeypatch):
