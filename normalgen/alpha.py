@@ -4,8 +4,8 @@ What lies under a fully transparent pixel is whatever the exporting program left
 white, or the colours before a cut-out), not part of the surface. Read as it is, a leaf on black
 gets a wall around its outline. So before the photo is read, each pixel is blended toward a
 colour pulled in from the opaque pixels around it, in proportion to its transparency (a push-pull
-fill: a pyramid of alpha-weighted colour averages, spread back down), and the map is made
-flat in the same proportion afterwards. An opaque photo is not touched, and neither is one whose
+fill: a pyramid of alpha-weighted colour averages, spread back down), and the map's slopes are
+scaled by alpha afterwards (`inference._finish`), so it is flat where the photo is transparent. An opaque photo is not touched, and neither is one whose
 alpha is 0 everywhere: 32-bit TGA and BMP writers often leave the fourth byte 0 without meaning
 transparency, and image viewers show such files opaque too.
 """
@@ -61,7 +61,7 @@ def fill_transparent(rgb: np.ndarray, alpha: np.ndarray, *, as_float: bool = Fal
     out = np.empty(rgb.shape, np.float32 if as_float else rgb.dtype)
     for top in range(0, h, _ROWS_PER_BAND):
         a, colour = band.weighted(rgb, alpha, top)
-        colour += band.spread(half_colour, top, a)  # alpha * rgb + (1 - alpha) * fill
+        colour += _spread(half_colour, top, a, band.spread)  # alpha * rgb + (1 - alpha) * fill
         if as_float:
             colour *= np.float32(1.0 / _opaque(rgb.dtype))
         elif rgb.dtype.kind == "u":
@@ -82,7 +82,7 @@ class _Band:
     def __init__(self, rows: int, width: int):
         self.alpha = np.empty((rows, width), np.float32)
         self.colour = np.empty((rows, width, 3), np.float32)
-        self.spread_buf = np.empty((rows, width, 3), np.float32)
+        self.spread = np.empty((rows, width, 3), np.float32)
 
     def weighted(self, rgb, alpha, top):
         """Alpha in [0, 1] and alpha * rgb (in rgb's units) for the rows from `top`."""
@@ -92,13 +92,6 @@ class _Band:
         if rgb.dtype.kind == "f":  # 0 * NaN is NaN: what lies under alpha 0 must not reach the pyramid
             np.nan_to_num(colour, copy=False)
         return a, colour
-
-    def spread(self, coarse, top, a):
-        """(1 - a) * `coarse` scaled up twice, for the rows from `top` (a band of `a`'s size)."""
-        rows = a.shape[0]
-        out = _double(coarse, top, rows, a.shape[1], self.spread_buf[:rows])
-        out *= (1.0 - a)[..., None]
-        return out
 
 
 def _push_pull(premultiplied: np.ndarray, alpha: np.ndarray) -> None:
@@ -112,10 +105,18 @@ def _push_pull(premultiplied: np.ndarray, alpha: np.ndarray) -> None:
         return
     coarse = _half(premultiplied)
     _push_pull(coarse, _half(alpha))
-    band = _Band(min(h, _ROWS_PER_BAND), w)
+    buffer = np.empty((min(h, _ROWS_PER_BAND), w, 3), np.float32)
     for top in range(0, h, _ROWS_PER_BAND):
         rows = slice(top, top + _ROWS_PER_BAND)
-        premultiplied[rows] += band.spread(coarse, top, alpha[rows])
+        premultiplied[rows] += _spread(coarse, top, alpha[rows], buffer)
+
+
+def _spread(coarse: np.ndarray, top: int, a: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+    """(1 - a) * `coarse` scaled up twice, for the rows from `top` (a band of `a`'s size), in
+    `buffer`."""
+    out = _double(coarse, top, buffer[: a.shape[0]])
+    out *= (1.0 - a)[..., None]
+    return out
 
 
 def _half(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -131,10 +132,11 @@ def _half(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-def _double(coarse: np.ndarray, top: int, rows: int, width: int, out: np.ndarray) -> np.ndarray:
-    """Rows top..top+rows (top even) of `coarse` scaled up twice (bilinear, edges repeated),
-    `width` wide, into `out`. A band is scaled with a coarse row of margin on each side, so that
-    it matches the whole picture scaled at once."""
+def _double(coarse: np.ndarray, top: int, out: np.ndarray) -> np.ndarray:
+    """Rows from `top` (even) of `coarse` scaled up twice (bilinear, edges repeated), as many rows
+    and as wide as `out`, into `out`. A band is scaled with a coarse row of margin on each side, so
+    that it matches the whole picture scaled at once."""
+    rows, width = out.shape[:2]
     first = max(top // 2 - 1, 0)
     last = min((top + rows + 1) // 2 + 1, coarse.shape[0])
     part = coarse[first:last]
@@ -142,15 +144,3 @@ def _double(coarse: np.ndarray, top: int, rows: int, width: int, out: np.ndarray
     skip = top - 2 * first
     out[...] = up[skip : skip + rows, :width].reshape(out.shape)
     return out
-
-
-def flatten_transparent(normals: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Tilt each normal toward flat (0, 0, 1) by its transparency, in place (the slopes scaled by
-    alpha, then renormalised); flat is the same in OpenGL and DirectX. Returns `normals`."""
-    for top in range(0, normals.shape[0], _ROWS_PER_BAND):
-        band = normals[top : top + _ROWS_PER_BAND]
-        a = unit_alpha(alpha[top : top + _ROWS_PER_BAND])[..., None]
-        slope = band[..., :2] / np.maximum(band[..., 2:3], 1e-4) * a
-        band[...] = np.concatenate([slope, np.ones_like(a)], axis=-1)
-        band /= np.linalg.norm(band, axis=-1, keepdims=True)
-    return normals

@@ -78,8 +78,7 @@ def read_photo_as_stored(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
     """The photo's stored pixel grid (what Blender and game engines sample), as `read_photo`
     with upright=False, and its EXIF orientation (1..8; 1 when it has none), from one decode.
     `orientation_to_upright(pixels, orientation)` gives what `read_photo` gives."""
-    rgb, orientation = _read_stored(Path(path), max_pixels)
-    rgb = _alpha_kept_or_dropped(rgb, keep_alpha)
+    rgb, orientation = _read_stored(Path(path), max_pixels, keep_alpha)
     return (_to_unit_float(rgb) if as_float else rgb), orientation
 
 
@@ -143,23 +142,14 @@ def image_size(path) -> tuple[int, int]:
 
 
 def _read_rgb(path, *, max_pixels: int | None, honour_orientation: bool, keep_alpha: bool = False) -> np.ndarray:
-    rgb, orientation = _read_stored(Path(path), max_pixels)
-    rgb = _alpha_kept_or_dropped(rgb, keep_alpha)
+    rgb, orientation = _read_stored(Path(path), max_pixels, keep_alpha)
     return _apply_orientation(rgb, orientation) if honour_orientation else rgb
 
 
-def _alpha_kept_or_dropped(pixels: np.ndarray, keep_alpha: bool) -> np.ndarray:
-    """RGBA when asked for and the alpha says something (`alpha.split_alpha`), else RGB (a copy:
-    a view would keep the four-channel buffer alive)."""
-    rgb, alpha = split_alpha(pixels)
-    if keep_alpha and alpha is not None:
-        return pixels
-    return np.ascontiguousarray(rgb)
-
-
-def _read_stored(path: Path, max_pixels: int | None) -> tuple[np.ndarray, int]:
-    """The decoded pixels on the file's stored grid (RGB, or RGBA where the file has alpha), and
-    its EXIF orientation."""
+def _read_stored(path: Path, max_pixels: int | None, keep_alpha: bool = False) -> tuple[np.ndarray, int]:
+    """The decoded pixels on the file's stored grid, and its EXIF orientation. RGBA when asked for
+    and the file's alpha says something (`alpha.split_alpha`), else RGB (copied out of a decoded
+    RGBA: a view would keep the four-channel buffer alive)."""
     try:
         with _open_header(path) as img:
             _check_pixel_limit(path, img.size, max_pixels)
@@ -175,7 +165,8 @@ def _read_stored(path: Path, max_pixels: int | None) -> tuple[np.ndarray, int]:
             raise
         rgb = _decode_tiff_pillow_cannot_open(path, max_pixels, unknown)
         orientation = _tiff_orientation(path)
-    return rgb, orientation
+    colour, alpha = split_alpha(rgb)
+    return (rgb if keep_alpha and alpha is not None else np.ascontiguousarray(colour)), orientation
 
 
 def _decode(path: Path, img: Image.Image) -> np.ndarray:

@@ -19,7 +19,15 @@ import numpy as np
 
 from normalgen.errors import ImageError, NormalgenError
 from normalgen.orientation import LIGHT_SIDES
-from normalgen.vectors import CONVENTIONS, apply_strength, check_strength, convert_convention, invert_relief, normalize
+from normalgen.vectors import (
+    CONVENTIONS,
+    apply_strength,
+    check_strength,
+    convert_convention,
+    invert_relief,
+    normalize,
+    scale_slopes,
+)
 
 METHODS = ("model", "sobel")
 DEFAULT_TILE = 768  # 4096²: 6x6 tiles of 752², redundancy 1.21; 8192²: 12x12, 1.21
@@ -80,12 +88,7 @@ def generate_normal_map(
     else:
         # A filled photo is float32 and ours: the network's input is normalised in it, in place.
         normals, turn = _predict(image, model, seamless, tile_size, light_from, progress, owned=alpha is not None)
-    normals = _finish(normals, strength, convention, turn, invert=bool(invert))
-    if alpha is not None:
-        from normalgen.alpha import flatten_transparent
-
-        flatten_transparent(normals, alpha)
-    return normals
+    return _finish(normals, strength, convention, turn, invert=bool(invert), alpha=alpha)
 
 
 def generate_height_map(
@@ -125,8 +128,7 @@ def _without_transparency(image) -> tuple[np.ndarray, np.ndarray | None]:
     """The photo with its transparent pixels filled, and its alpha; (image, None) when it has no
     alpha, or one that is opaque everywhere, or a pixel type `_as_float_photo` will refuse."""
     image = np.asarray(image)
-    if image.ndim != 3 or image.shape[-1] != 4 or not (image.dtype in (np.uint8, np.uint16)
-                                                       or np.issubdtype(image.dtype, np.floating)):
+    if not (image.dtype in (np.uint8, np.uint16) or np.issubdtype(image.dtype, np.floating)):
         return image, None
     from normalgen.alpha import fill_transparent, split_alpha
 
@@ -211,13 +213,22 @@ def _predict(image, model, seamless, tile_size, light_from, progress, owned=Fals
 
 
 def _finish(normals: np.ndarray, strength: float, convention: str, turn: int = 0, *,
-            invert: bool = False) -> np.ndarray:
-    """Renormalise, turn the vectors back by `turn` quarter turns (see `_predict`), apply strength,
-    invert if asked, convert OpenGL -> `convention`; in place, band by band."""
+            invert: bool = False, alpha: np.ndarray | None = None) -> np.ndarray:
+    """Renormalise, turn the vectors back by `turn` quarter turns (see `_predict`), apply strength
+    (times each pixel's alpha, if given: transparent pixels come out flat), invert if asked,
+    convert OpenGL -> `convention`; in place, band by band."""
     from normalgen.orientation import turn_vectors
 
     for top in range(0, normals.shape[0], _ROWS_PER_BAND):
         band = normals[top : top + _ROWS_PER_BAND]
-        opengl = apply_strength(normalize(turn_vectors(band, -turn)), strength)
+        upright = normalize(turn_vectors(band, -turn))
+        if alpha is None:
+            opengl = apply_strength(upright, strength)
+        else:
+            from normalgen.alpha import unit_alpha
+
+            factor = unit_alpha(alpha[top : top + _ROWS_PER_BAND])[..., None]
+            factor *= strength
+            opengl = scale_slopes(upright, factor, out=upright)
         band[...] = convert_convention(invert_relief(opengl) if invert else opengl, "opengl", convention)
     return normals

@@ -111,9 +111,21 @@ def apply_strength(normals: np.ndarray, strength: float) -> np.ndarray:
     n = np.asarray(normals, dtype=np.float32)
     if strength == 1.0:
         return n.copy()
-    z = np.maximum(n[..., 2:3], 1e-4)
-    slope = n[..., :2] / z * strength
-    return normalize(np.concatenate([slope, np.ones_like(z)], axis=-1))
+    return scale_slopes(n, strength)
+
+
+def scale_slopes(normals: np.ndarray, factor, out: np.ndarray | None = None) -> np.ndarray:
+    """Each normal's slope (x/z, y/z) times `factor` (a number, or an (..., 1) array with one
+    factor per pixel), renormalised, into `out` (which may be `normals` itself); unchecked
+    (`apply_strength` checks a strength first)."""
+    n = np.asarray(normals, dtype=np.float32)
+    if out is None:
+        out = np.empty(n.shape, np.float32)  # built in place: this runs on bands of an 8192² map
+    np.divide(n[..., :2], np.maximum(n[..., 2:3], 1e-4), out=out[..., :2])
+    out[..., :2] *= factor
+    out[..., 2] = 1.0
+    out /= np.linalg.norm(out, axis=-1, keepdims=True)  # at least 1: z is 1
+    return out
 
 
 def invert_relief(normals: np.ndarray) -> np.ndarray:
